@@ -1,0 +1,350 @@
+//! Stage 2: features. Normalised text → hashed character n-grams (and optional word n-grams).
+//!
+//! Tokens are maximal runs of word characters (letters, digits, marks) or of other non-space
+//! characters (punctuation, emoji), so "kill!!!" gives the tokens `kill` and `!!!`. Each token is
+//! padded with a boundary marker (a space) on both sides and cut into n-grams of grapheme clusters,
+//! like scikit-learn's `char_wb` analyser: `kill` with n = 3 gives ` ki`, `kil`, `ill`, `ll `.
+//!
+//! **Hashing is part of the model format.** Each n-gram's UTF-8 bytes (boundary spaces included)
+//! are hashed with xxh3-64 and the `seed` of [`FeatureConfig`]; the bucket is the low `bits` bits.
+//! Word n-grams use the seed `seed ^ WORD_SEED_XOR`; a word pair is hashed as `w1 + " " + w2`.
+//! Golden tests pin a few buckets: changing any of this breaks every saved model.
+
+#[cfg(test)]
+mod tests;
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use unicode_segmentation::UnicodeSegmentation;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+/// Mixed into the seed for word n-grams, so that the word `kill` and the character 4-gram `kill`
+/// land in different buckets.
+pub const WORD_SEED_XOR: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// How text becomes a sparse vector. Saved in the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureConfig {
+    /// Shortest character n-gram, in grapheme clusters including boundary markers. Default 1.
+    pub char_min: u8,
+    /// Longest character n-gram. Default 5. `0` turns character n-grams off.
+    pub char_max: u8,
+    /// Word n-grams: 0 none, 1 words, 2 words and word pairs. Default 1.
+    pub word_ngrams: u8,
+    /// Number of hash buckets is `2^bits`, 16–24. Default 20.
+    pub bits: u8,
+    /// Hash seed. Default 0x7261_7169_6200 ("raqib").
+    pub seed: u64,
+    /// Term frequency weight `1 + ln(tf)` instead of `tf`. Default true.
+    pub sublinear_tf: bool,
+    /// Multiply by the inverse document frequency learned at training time. Default true.
+    pub idf: bool,
+    /// Scale each vector to unit length. Default true.
+    pub l2_normalize: bool,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            char_min: 1,
+            char_max: 5,
+            word_ngrams: 1,
+            bits: 20,
+            seed: 0x7261_7169_6200,
+            sublinear_tf: true,
+            idf: true,
+            l2_normalize: true,
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// Errors: `bits` outside 16–24, `char_min` > `char_max` or 0 while `char_max` > 0,
+    /// `char_max` > 12, `word_ngrams` > 2, or no feature at all.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParams(m));
+        if !(16..=24).contains(&self.bits) {
+            return bad(format!("bits must be 16..=24, got {}", self.bits));
+        }
+        if self.char_max > 0 && (self.char_min == 0 || self.char_min > self.char_max) {
+            return bad(format!("character n-gram range {}..={} is empty", self.char_min, self.char_max));
+        }
+        if self.char_max > 12 {
+            return bad(format!("char_max {} is above 12", self.char_max));
+        }
+        if self.word_ngrams > 2 {
+            return bad(format!("word_ngrams must be 0, 1 or 2, got {}", self.word_ngrams));
+        }
+        if self.char_max == 0 && self.word_ngrams == 0 {
+            return bad("no features: both character and word n-grams are off".into());
+        }
+        Ok(())
+    }
+
+    pub fn buckets(&self) -> usize {
+        1 << self.bits
+    }
+
+    /// Weight of a term seen `tf` times in one text.
+    #[inline]
+    pub fn tf_weight(&self, tf: u32) -> f32 {
+        if self.sublinear_tf {
+            1.0 + (tf as f32).ln()
+        } else {
+            tf as f32
+        }
+    }
+}
+
+/// What kind of n-gram a feature is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureKind {
+    /// Character n-gram of this many grapheme clusters (boundary markers included).
+    Chars(u8),
+    Word,
+    WordPair,
+}
+
+/// One feature occurrence: its bucket, what it is, and where it sits in the normalised text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feature {
+    pub bucket: u32,
+    pub kind: FeatureKind,
+    /// Byte range in the normalised text, boundary markers excluded.
+    pub span: Range<usize>,
+    /// Starts or ends at a token boundary (shown as `_` in [`Feature::display`]).
+    pub at_start: bool,
+    pub at_end: bool,
+}
+
+impl Feature {
+    /// The n-gram as a person reads it: boundary markers as `_`, word pairs joined by a space.
+    pub fn display(&self, normalized: &str) -> String {
+        let body = normalized.get(self.span.clone()).unwrap_or("");
+        match self.kind {
+            FeatureKind::Chars(_) => {
+                format!("{}{}{}", if self.at_start { "_" } else { "" }, body, if self.at_end { "_" } else { "" })
+            }
+            FeatureKind::Word => body.to_string(),
+            FeatureKind::WordPair => body.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
+}
+
+/// Reusable buffers for featurising many texts without allocating.
+#[derive(Debug, Default)]
+pub struct FeatScratch {
+    padded: String,
+    bounds: Vec<u32>,
+    pair: String,
+}
+
+/// Turns normalised text into hashed features for one [`FeatureConfig`].
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    config: FeatureConfig,
+    mask: u64,
+    word_seed: u64,
+}
+
+impl Featurizer {
+    /// Errors as [`FeatureConfig::check`].
+    pub fn new(config: FeatureConfig) -> Result<Self> {
+        config.check()?;
+        Ok(Featurizer { config, mask: (1u64 << config.bits) - 1, word_seed: config.seed ^ WORD_SEED_XOR })
+    }
+
+    pub fn config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    #[inline]
+    fn bucket(&self, bytes: &[u8], seed: u64) -> u32 {
+        (xxh3_64_with_seed(bytes, seed) & self.mask) as u32
+    }
+
+    /// Bucket of one character n-gram given as its exact bytes (boundary spaces included).
+    pub fn char_bucket(&self, ngram: &str) -> u32 {
+        self.bucket(ngram.as_bytes(), self.config.seed)
+    }
+
+    /// Bucket of one word (or a word pair written `w1 w2`).
+    pub fn word_bucket(&self, word: &str) -> u32 {
+        self.bucket(word.as_bytes(), self.word_seed)
+    }
+
+    /// Push the bucket of every feature occurrence of `text` (already normalised) to `out`.
+    /// This is the hot path of training and scoring.
+    #[inline]
+    pub fn buckets(&self, text: &str, scratch: &mut FeatScratch, out: &mut Vec<u32>) {
+        self.visit(text, scratch, |bucket, _| out.push(bucket));
+    }
+
+    /// Every feature occurrence of `text` (already normalised) with its kind and span; used to
+    /// explain a score.
+    pub fn features(&self, text: &str) -> Vec<Feature> {
+        let mut out = Vec::new();
+        self.visit(text, &mut FeatScratch::default(), |bucket, f| {
+            let (kind, span, at_start, at_end) = f();
+            out.push(Feature { bucket, kind, span, at_start, at_end });
+        });
+        out
+    }
+
+    /// The core loop. `emit` gets the bucket and a closure that describes the feature; the
+    /// closure is only called when explaining, so the scorer pays nothing for it.
+    #[inline]
+    fn visit<F>(&self, text: &str, scratch: &mut FeatScratch, mut emit: F)
+    where
+        F: FnMut(u32, &dyn Fn() -> (FeatureKind, Range<usize>, bool, bool)),
+    {
+        let cfg = &self.config;
+        let mut prev_word: Option<Range<usize>> = None;
+        for token in Tokens::new(text) {
+            let word = token.is_word;
+            let range = token.range.clone();
+            let tok = &text[range.clone()];
+            if cfg.char_max > 0 {
+                self.char_ngrams(tok, range.start, scratch, &mut emit);
+            }
+            if word && cfg.word_ngrams >= 1 {
+                emit(self.bucket(tok.as_bytes(), self.word_seed), &|| (FeatureKind::Word, range.clone(), true, true));
+                if cfg.word_ngrams >= 2 {
+                    if let Some(prev) = prev_word.take() {
+                        let pair = &mut scratch.pair;
+                        pair.clear();
+                        pair.push_str(&text[prev.clone()]);
+                        pair.push(' ');
+                        pair.push_str(tok);
+                        let b = self.bucket(pair.as_bytes(), self.word_seed);
+                        emit(b, &|| (FeatureKind::WordPair, prev.start..range.end, true, true));
+                    }
+                }
+            }
+            prev_word = if word { Some(range) } else { None };
+        }
+    }
+
+    fn char_ngrams<F>(&self, tok: &str, offset: usize, scratch: &mut FeatScratch, emit: &mut F)
+    where
+        F: FnMut(u32, &dyn Fn() -> (FeatureKind, Range<usize>, bool, bool)),
+    {
+        let padded = &mut scratch.padded;
+        padded.clear();
+        padded.push(' ');
+        padded.push_str(tok);
+        padded.push(' ');
+        let bounds = &mut scratch.bounds;
+        bounds.clear();
+        bounds.push(0);
+        if tok.chars().all(one_char_grapheme) {
+            bounds.extend(tok.char_indices().map(|(i, _)| i as u32 + 1));
+        } else {
+            bounds.extend(tok.grapheme_indices(true).map(|(i, _)| i as u32 + 1));
+        }
+        bounds.push(tok.len() as u32 + 1);
+        bounds.push(padded.len() as u32);
+        let g = bounds.len() - 1; // grapheme clusters in the padded token
+        let bytes = padded.as_bytes();
+        let seed = self.config.seed;
+        for n in self.config.char_min as usize..=self.config.char_max as usize {
+            let whole = n >= g;
+            let (n, last) = if whole { (g, 0) } else { (n, g - n) };
+            for i in 0..=last {
+                // A lone boundary marker is not a feature.
+                if n == 1 && (i == 0 || i == g - 1) {
+                    continue;
+                }
+                let (a, b) = (bounds[i] as usize, bounds[i + n] as usize);
+                let bucket = self.bucket(&bytes[a..b], seed);
+                emit(bucket, &|| {
+                    let start = offset + a.saturating_sub(1).min(tok.len());
+                    let end = offset + b.saturating_sub(1).min(tok.len());
+                    (FeatureKind::Chars(n as u8), start..end, i == 0, i + n == g)
+                });
+            }
+            if whole {
+                break;
+            }
+        }
+    }
+}
+
+/// Characters that are always a grapheme cluster on their own (no marks, joiners or prepends):
+/// Latin below the combining block, and the Arabic letters. Lets common text skip UAX #29.
+#[inline]
+fn one_char_grapheme(c: char) -> bool {
+    c < '\u{300}' || ('\u{621}'..='\u{64A}').contains(&c)
+}
+
+#[inline]
+pub(crate) fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        ('\u{621}'..='\u{64A}').contains(&c)
+            || c.is_alphanumeric()
+            || unicode_normalization::char::is_combining_mark(c)
+    }
+}
+
+/// A token: a run of word characters, or a run of other non-space characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub range: Range<usize>,
+    pub is_word: bool,
+}
+
+/// Splits text at whitespace and at changes between word and non-word characters.
+pub struct Tokens<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Tokens { text, pos: 0 }
+    }
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let rest = &self.text[self.pos..];
+        let mut chars = rest.char_indices();
+        let (start, first) = loop {
+            let (i, c) = chars.next()?;
+            if !c.is_whitespace() {
+                break (i, c);
+            }
+        };
+        let is_word = is_word_char(first);
+        let mut end = rest.len();
+        for (i, c) in chars {
+            if c.is_whitespace() || is_word_char(c) != is_word {
+                end = i;
+                break;
+            }
+        }
+        let token = Token { range: self.pos + start..self.pos + end, is_word };
+        self.pos += end;
+        Some(token)
+    }
+}
+
+/// Runs of equal values in a sorted slice: (value, count). Turns sorted buckets into term counts.
+pub fn runs(sorted: &[u32]) -> impl Iterator<Item = (u32, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let &b = sorted.get(i)?;
+        let start = i;
+        while i < sorted.len() && sorted[i] == b {
+            i += 1;
+        }
+        Some((b, i - start))
+    })
+}

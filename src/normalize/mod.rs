@@ -1,0 +1,475 @@
+//! Stage 1: normalisation. Text in, canonical text out, with a map from every output character back
+//! to the bytes of the original it came from (so explanations can highlight the original).
+//!
+//! Each fold is a switch in [`NormalizeConfig`], all on by default, saved in the model. The result is
+//! idempotent for every combination of switches: `n(n(x)) == n(x)` (a property test checks it).
+//!
+//! Order of the steps, per combining sequence (a base character and the marks after it):
+//! 1. drop invisible/format characters (zero-width, bidi controls, soft hyphen, BOM, ...);
+//! 2. NFKC (folds presentation forms, ligatures, full-width and mathematical letters such as 𝐤𝐢𝐥𝐥);
+//! 3. drop Arabic diacritics and Quranic marks, tatweel, Latin/Greek/Cyrillic accents;
+//! 4. fold Arabic letter variants and digits of other scripts; lower-case; fold homoglyphs;
+//!
+//! then over the whole text:
+//! 5. collapse whitespace runs to one space, trim;
+//! 6. rejoin words spelled letter by letter ("k.i.l.l", "ق ت ل" → "kill", "قتل");
+//! 7. collapse runs of 3+ identical letters to 2 ("kiiiill" → "kiill").
+
+mod fold;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use unicode_normalization::UnicodeNormalization;
+
+/// Which folds run. Saved in the model file; every field is required there so that a switch added
+/// later can default to *off* for old models and keep their meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Unicode NFKC, applied per combining sequence.
+    pub nfkc: bool,
+    /// Drop zero-width characters, bidi controls, soft hyphens, BOM, variation selectors, controls.
+    pub drop_invisible: bool,
+    /// Map every whitespace character to a space, collapse runs, trim the ends.
+    pub collapse_whitespace: bool,
+    /// Drop Arabic harakat, tanween, shadda, sukun, hamza/madda marks and Quranic marks.
+    pub strip_diacritics: bool,
+    /// Drop tatweel (ـ).
+    pub strip_tatweel: bool,
+    /// أ إ آ ٱ → ا, ى ئ → ي, ؤ → و, ة → ه, Persian/Urdu letter shapes → Arabic.
+    pub fold_arabic_letters: bool,
+    /// Arabic-Indic, Persian and other decimal digits → ASCII.
+    pub fold_digits: bool,
+    /// Unicode lower-casing.
+    pub lowercase: bool,
+    /// Cyrillic and Greek look-alikes → Latin letters.
+    pub fold_homoglyphs: bool,
+    /// Drop accents from Latin, Greek and Cyrillic letters (é → e).
+    pub strip_accents: bool,
+    /// Runs of 3 or more identical letters → 2.
+    pub collapse_elongation: bool,
+    /// 3 or more single letters separated by spaces, dots, hyphens or underscores → one word.
+    pub rejoin_spelled_letters: bool,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        NormalizeConfig {
+            nfkc: true,
+            drop_invisible: true,
+            collapse_whitespace: true,
+            strip_diacritics: true,
+            strip_tatweel: true,
+            fold_arabic_letters: true,
+            fold_digits: true,
+            lowercase: true,
+            fold_homoglyphs: true,
+            strip_accents: true,
+            collapse_elongation: true,
+            rejoin_spelled_letters: true,
+        }
+    }
+}
+
+impl NormalizeConfig {
+    /// Every switch off: text passes through unchanged.
+    pub fn none() -> Self {
+        NormalizeConfig {
+            nfkc: false,
+            drop_invisible: false,
+            collapse_whitespace: false,
+            strip_diacritics: false,
+            strip_tatweel: false,
+            fold_arabic_letters: false,
+            fold_digits: false,
+            lowercase: false,
+            fold_homoglyphs: false,
+            strip_accents: false,
+            collapse_elongation: false,
+            rejoin_spelled_letters: false,
+        }
+    }
+}
+
+/// One output character and the byte range of the original text it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mapped {
+    c: char,
+    start: u32,
+    end: u32,
+}
+
+/// Normalised text with its map back to the original.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Normalized {
+    /// The normalised text.
+    pub text: String,
+    /// For each byte offset where a character of `text` starts, in order: the original byte range.
+    starts: Vec<u32>,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Normalized {
+    /// Original byte range covered by the normalised byte range `range` (which must lie on
+    /// character boundaries of `text`). Empty ranges map to an empty range at the right place.
+    pub fn original_span(&self, range: Range<usize>) -> Range<usize> {
+        let first = self.starts.partition_point(|&s| (s as usize) < range.start);
+        let last = self.starts.partition_point(|&s| (s as usize) < range.end);
+        if first >= last {
+            let at = self.spans.get(first).map_or_else(|| self.spans.last().map_or(0, |s| s.1), |s| s.0);
+            return at as usize..at as usize;
+        }
+        let start = self.spans[first..last].iter().map(|s| s.0).min().unwrap_or(0);
+        let end = self.spans[first..last].iter().map(|s| s.1).max().unwrap_or(0);
+        start as usize..end as usize
+    }
+}
+
+/// Table entry for characters below [`TABLE_LEN`] standing alone (no combining mark after them).
+const DROP: u32 = 0x00FF_FFFE;
+const SLOW: u32 = 0x00FF_FFFF;
+const COMBINING: u32 = 1 << 31;
+const TABLE_LEN: usize = 0x800;
+
+/// A normaliser for one [`NormalizeConfig`]. Cheap to share across threads.
+#[derive(Clone)]
+pub struct Normalizer {
+    config: NormalizeConfig,
+    /// Result of folding each code point below U+0800 alone, so ASCII, Latin, Greek, Cyrillic and
+    /// Arabic letters take one lookup instead of the NFKC machinery.
+    table: Box<[u32]>,
+}
+
+impl std::fmt::Debug for Normalizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Normalizer").field("config", &self.config).finish()
+    }
+}
+
+/// Reusable buffers, so that normalising many texts does not allocate per text.
+#[derive(Debug, Default)]
+pub struct NormScratch {
+    chars: Vec<Mapped>,
+    segment: String,
+}
+
+impl Normalizer {
+    pub fn new(config: NormalizeConfig) -> Self {
+        let mut n = Normalizer { config, table: Box::new([]) };
+        let mut table = vec![SLOW; TABLE_LEN];
+        // A sentinel letter first, so that whitespace is not collapsed away at the "text start".
+        let sentinel = Mapped { c: 'x', start: 0, end: 0 };
+        let mut out = Vec::new();
+        for (cp, entry) in table.iter_mut().enumerate() {
+            let Some(c) = char::from_u32(cp as u32) else { continue };
+            out.clear();
+            out.push(sentinel);
+            n.fold_segment(std::iter::once(c), 0, 0, &mut out);
+            *entry = match &out[1..] {
+                _ if n.dropped(c) => DROP,
+                [] => SLOW,
+                [m] => m.c as u32,
+                _ => SLOW,
+            };
+            if is_combining_mark(c) {
+                *entry |= COMBINING;
+            }
+        }
+        n.table = table.into_boxed_slice();
+        n
+    }
+
+    pub fn config(&self) -> &NormalizeConfig {
+        &self.config
+    }
+
+    /// Normalise `text`. See the module docs for the steps.
+    pub fn normalize(&self, text: &str) -> String {
+        let mut scratch = NormScratch::default();
+        let mut out = String::new();
+        self.normalize_into(text, &mut scratch, &mut out, None);
+        out
+    }
+
+    /// Normalise `text` and keep the map back to the original.
+    pub fn normalize_mapped(&self, text: &str) -> Normalized {
+        let mut scratch = NormScratch::default();
+        let mut n = Normalized::default();
+        let mut spans = Vec::new();
+        self.normalize_into(text, &mut scratch, &mut n.text, Some(&mut spans));
+        n.starts = Vec::with_capacity(spans.len());
+        let mut at = 0u32;
+        for (c, span) in n.text.chars().zip(&spans) {
+            n.starts.push(at);
+            n.spans.push(*span);
+            at += c.len_utf8() as u32;
+        }
+        n
+    }
+
+    /// Bytes that are not valid UTF-8 are replaced by U+FFFD (lossy), never an error: a comment
+    /// with one bad byte is still scored.
+    pub fn normalize_bytes(&self, bytes: &[u8]) -> String {
+        self.normalize(&String::from_utf8_lossy(bytes))
+    }
+
+    /// The allocation-free entry point used by the scorer. `out` is cleared first. When `spans` is
+    /// given it receives one original byte range per output character.
+    pub fn normalize_into(
+        &self,
+        text: &str,
+        scratch: &mut NormScratch,
+        out: &mut String,
+        spans: Option<&mut Vec<(u32, u32)>>,
+    ) {
+        out.clear();
+        let chars = &mut scratch.chars;
+        chars.clear();
+        self.fold_text(text, &mut scratch.segment, chars);
+        if self.config.collapse_whitespace {
+            while chars.last().is_some_and(|m| m.c == ' ') {
+                chars.pop();
+            }
+        }
+        if self.config.rejoin_spelled_letters {
+            rejoin_spelled(chars);
+        }
+        if self.config.collapse_elongation {
+            collapse_elongation(chars);
+        }
+        out.reserve(chars.len());
+        out.extend(chars.iter().map(|m| m.c));
+        if let Some(spans) = spans {
+            spans.clear();
+            spans.extend(chars.iter().map(|m| (m.start, m.end)));
+        }
+        // Do not let one 10 MB comment pin 120 MB of scratch for the life of the thread.
+        if chars.capacity() > 1 << 20 {
+            *chars = Vec::new();
+        }
+    }
+
+    /// Steps 1–5: per combining sequence, into `out`.
+    fn fold_text(&self, text: &str, segment: &mut String, out: &mut Vec<Mapped>) {
+        let offset = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let mut iter = text.char_indices().peekable();
+        while let Some((start, c)) = iter.next() {
+            // Dropped characters are skipped before grouping, so that a tatweel or zero-width
+            // character between two marks groups them exactly as the next pass will.
+            if self.skip(c) {
+                continue;
+            }
+            // Extend to the whole combining sequence (marks after the base, invisibles skipped).
+            let mut end = start + c.len_utf8();
+            let mut single = true;
+            while let Some(&(i, m)) = iter.peek() {
+                let skipped = self.skip(m);
+                if !skipped && !self.is_mark(m) {
+                    break;
+                }
+                if single && !skipped {
+                    segment.clear();
+                    segment.push(c);
+                    single = false;
+                }
+                if !skipped {
+                    segment.push(m);
+                }
+                end = i + m.len_utf8();
+                iter.next();
+            }
+            let (s, e) = (offset(start), offset(end));
+            if single {
+                match self.table.get(c as usize).map(|&t| t & !COMBINING) {
+                    Some(SLOW) | None => self.fold_segment(std::iter::once(c), s, e, out),
+                    Some(folded) => {
+                        // SAFETY of from_u32: table entries other than DROP/SLOW are chars.
+                        let f = char::from_u32(folded).unwrap_or(c);
+                        self.push(f, s, e, out);
+                    }
+                }
+            } else {
+                self.fold_segment(segment.chars(), s, e, out);
+            }
+        }
+    }
+
+    /// Characters removed outright by the switches (invisibles, marks, tatweel).
+    #[inline]
+    fn skip(&self, c: char) -> bool {
+        match self.table.get(c as usize) {
+            Some(t) => t & !COMBINING == DROP,
+            None => self.dropped(c),
+        }
+    }
+
+    #[inline]
+    fn is_mark(&self, c: char) -> bool {
+        match self.table.get(c as usize) {
+            Some(t) => t & COMBINING != 0,
+            None => is_combining_mark(c),
+        }
+    }
+
+    /// Steps 2–4 for one combining sequence; every output character maps to the whole sequence.
+    fn fold_segment(&self, seg: impl Iterator<Item = char>, start: u32, end: u32, out: &mut Vec<Mapped>) {
+        let mark = out.len();
+        self.fold_segment_once(seg, start, end, out);
+        // A fold can leave a base and mark that NFKC composes differently on the next pass
+        // (Cyrillic і + ◌́ → Latin i + ◌́ → í). Fold again until nothing changes, which keeps the
+        // whole normaliser idempotent. Only multi-character outputs can be affected.
+        let mut rounds = 0;
+        while self.config.nfkc && out.len() - mark > 1 && rounds < 4 {
+            let produced: Vec<char> = out[mark..].iter().map(|m| m.c).collect();
+            out.truncate(mark);
+            self.fold_segment_once(produced.iter().copied(), start, end, out);
+            if out[mark..].iter().map(|m| m.c).eq(produced.iter().copied()) {
+                break;
+            }
+            rounds += 1;
+        }
+    }
+
+    fn fold_segment_once(&self, seg: impl Iterator<Item = char>, start: u32, end: u32, out: &mut Vec<Mapped>) {
+        if self.config.nfkc {
+            for c in seg.nfkc() {
+                self.fold_char(c, start, end, out);
+            }
+        } else {
+            for c in seg {
+                self.fold_char(c, start, end, out);
+            }
+        }
+    }
+
+    fn fold_char(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+        let cfg = &self.config;
+        if self.dropped(c) {
+            return;
+        }
+        let c = if cfg.fold_arabic_letters { fold::fold_arabic_letter(c) } else { c };
+        let c = if cfg.fold_digits { fold::fold_digit(c) } else { c };
+        if cfg.strip_accents && fold::is_latin_greek_cyrillic(c) {
+            decompose_canonical(c, |d| {
+                if !fold::is_accent_mark(d) {
+                    self.fold_case(d, start, end, out);
+                }
+            });
+        } else {
+            self.fold_case(c, start, end, out);
+        }
+    }
+
+    fn dropped(&self, c: char) -> bool {
+        let cfg = &self.config;
+        (cfg.drop_invisible && fold::is_invisible(c))
+            || (cfg.strip_diacritics && fold::is_arabic_mark(c))
+            || (cfg.strip_tatweel && c == fold::TATWEEL)
+            || (cfg.strip_accents && fold::is_accent_mark(c))
+    }
+
+    fn fold_case(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+        if self.config.lowercase && !c.is_lowercase() {
+            for l in c.to_lowercase() {
+                // Lower-casing can emit a combining dot (İ → i̇) that the earlier steps would drop.
+                if !self.dropped(l) {
+                    self.fold_glyph(l, start, end, out);
+                }
+            }
+        } else {
+            self.fold_glyph(c, start, end, out);
+        }
+    }
+
+    fn fold_glyph(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+        let c = if self.config.fold_homoglyphs { fold::fold_homoglyph(c) } else { c };
+        self.push(c, start, end, out);
+    }
+
+    /// Step 5 happens here, as characters arrive.
+    #[inline]
+    fn push(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+        if self.config.collapse_whitespace && c.is_whitespace() {
+            if out.last().is_none_or(|m| m.c == ' ') {
+                return;
+            }
+            out.push(Mapped { c: ' ', start, end });
+        } else {
+            out.push(Mapped { c, start, end });
+        }
+    }
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer::new(NormalizeConfig::default())
+    }
+}
+
+/// Step 6. A "spelled" run is 3+ single letters, each separated from the next by 1–3 separator
+/// characters (space, dot, hyphen, underscore, ...). The separators inside the run are removed.
+fn rejoin_spelled(chars: &mut Vec<Mapped>) {
+    let n = chars.len();
+    let is_sep = |i: usize| fold::is_spelling_separator(chars[i].c);
+    // A single letter: alphabetic, with a separator or the text edge on both sides.
+    let single = |i: usize| chars[i].c.is_alphabetic() && (i == 0 || is_sep(i - 1)) && (i + 1 == n || is_sep(i + 1));
+    let mut keep = vec![true; 0];
+    let mut i = 0;
+    while i < n {
+        if !single(i) {
+            i += 1;
+            continue;
+        }
+        // Walk the chain of single letters starting at i.
+        let mut letters = vec![i];
+        let mut j = i + 1;
+        loop {
+            let mut k = j;
+            while k < n && k - j < 3 && is_sep(k) {
+                k += 1;
+            }
+            if k > j && k < n && single(k) {
+                letters.push(k);
+                j = k + 1;
+            } else {
+                break;
+            }
+        }
+        if letters.len() >= 3 {
+            if keep.is_empty() {
+                keep = vec![true; n];
+            }
+            for w in letters.windows(2) {
+                for flag in &mut keep[w[0] + 1..w[1]] {
+                    *flag = false;
+                }
+            }
+        }
+        i = *letters.last().unwrap_or(&i) + 1;
+    }
+    if !keep.is_empty() {
+        let mut idx = 0;
+        chars.retain(|_| {
+            idx += 1;
+            keep[idx - 1]
+        });
+    }
+}
+
+/// Step 7. The second kept letter's span grows to cover the dropped ones.
+fn collapse_elongation(chars: &mut Vec<Mapped>) {
+    let mut w = 0;
+    for r in 0..chars.len() {
+        let m = chars[r];
+        if w >= 2 && m.c.is_alphabetic() && chars[w - 1].c == m.c && chars[w - 2].c == m.c {
+            chars[w - 1].end = chars[w - 1].end.max(m.end);
+            continue;
+        }
+        chars[w] = m;
+        w += 1;
+    }
+    chars.truncate(w);
+}
