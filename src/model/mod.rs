@@ -376,3 +376,12 @@ pub fn char_span(text: &str, bytes: &Range<usize>) -> Range<usize> {
     let len = text.get(bytes.clone()).map_or(0, |s| s.chars().count());
     start..start + len
 }
+
+/// The default model's file, compiled into the library from `models/default.raqib`.
+pub static EMBEDDED_DEFAULT: &[u8] = include_bytes!("../../models/default.raqib");
+
+/// Load the default model compiled into raqib (no file needed). Errors only if the embedded
+/// bytes are damaged, reported with the path `<embedded>`.
+pub fn embedded_default() -> crate::Result<Model> {
+    Model::from_bytes(EMBEDDED_DEFAULT).map_err(|kind| crate::Error::model("<embedded>", kind))
+}

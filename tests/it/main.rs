@@ -1,0 +1,1 @@
+//! The integration-test binary: drives the real `raqib` executable and the real server.
