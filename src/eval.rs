@@ -226,6 +226,70 @@ pub fn calibration(probs: &[f64], labels: &[bool], bins: usize) -> (f64, Vec<Rel
     (ece, out)
 }
 
+/// Figures at one decision threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AtThreshold {
+    /// `None` when predictions come from several per-label thresholds (the "any label" view).
+    pub threshold: Option<f64>,
+    pub confusion: Confusion,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub false_positive_rate: f64,
+}
+
+impl AtThreshold {
+    pub fn from_predictions(threshold: Option<f64>, predicted: &[bool], truth: &[bool]) -> Self {
+        let mut c = Confusion::default();
+        for (&p, &y) in predicted.iter().zip(truth) {
+            match (p, y) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fp += 1,
+                (false, false) => c.tn += 1,
+                (false, true) => c.fn_ += 1,
+            }
+        }
+        AtThreshold { threshold, confusion: c, precision: c.precision(), recall: c.recall(), f1: c.f1(), false_positive_rate: c.false_positive_rate() }
+    }
+}
+
+/// Everything `raqib eval` reports for one label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinaryReport {
+    pub rows: u64,
+    pub positives: u64,
+    pub roc_auc: Option<f64>,
+    pub pr_auc: Option<f64>,
+    /// At the decisions given (the model's thresholds).
+    pub at_model_threshold: AtThreshold,
+    /// At extra thresholds asked for.
+    pub at_thresholds: Vec<AtThreshold>,
+    pub expected_calibration_error: f64,
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// Evaluate probabilities `probs` and the model's decisions `predicted` against `truth`, plus
+/// each threshold of `extra`. `bins` reliability bins.
+pub fn binary_report(probs: &[f64], predicted: &[bool], truth: &[bool], model_threshold: Option<f64>, extra: &[f64], bins: usize) -> BinaryReport {
+    let (ece, reliability) = calibration(probs, truth, bins);
+    BinaryReport {
+        rows: truth.len() as u64,
+        positives: truth.iter().filter(|&&y| y).count() as u64,
+        roc_auc: roc_auc(probs, truth),
+        pr_auc: average_precision(probs, truth),
+        at_model_threshold: AtThreshold::from_predictions(model_threshold, predicted, truth),
+        at_thresholds: extra
+            .iter()
+            .map(|&t| {
+                let p: Vec<bool> = probs.iter().map(|&s| s >= t).collect();
+                AtThreshold::from_predictions(Some(t), &p, truth)
+            })
+            .collect(),
+        expected_calibration_error: ece,
+        reliability,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +328,19 @@ mod tests {
         assert_eq!((strict.recall * 3.0).round(), 2.0);
         assert!(strict.threshold > 0.8 && strict.threshold < 0.9);
         assert!(min_precision(&[0.9, 0.1], &[false, true], 0.9).is_none());
+    }
+
+    #[test]
+    fn binary_report_counts_at_model_and_extra_thresholds() {
+        let probs = [0.9, 0.8, 0.3, 0.2];
+        let truth = [true, false, true, false];
+        let r = binary_report(&probs, &[true, true, false, false], &truth, Some(0.5), &[0.85, 0.1], 2);
+        assert_eq!((r.rows, r.positives), (4, 2));
+        assert_eq!(r.at_model_threshold.confusion, Confusion { tp: 1, fp: 1, tn: 1, fn_: 1 });
+        assert_eq!(r.at_thresholds[0].confusion, Confusion { tp: 1, fp: 0, tn: 2, fn_: 1 });
+        assert_eq!(r.at_thresholds[1].false_positive_rate, 1.0);
+        assert_eq!(r.roc_auc, Some(0.75));
+        assert_eq!(r.reliability.len(), 2);
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! 5. [`model`]: one self-contained, checksummed file; scoring, batch scoring and explanations
 //!    with spans in the original text.
 //! 6. [`eval`]: ROC/PR AUC, confusion matrices, thresholds, calibration error.
+//! 7. [`serve`]: the pre-publication hook server (`raqib serve`): raqib's own API, Perspective
+//!    API compatibility, Coral Talk's external moderation phase, metrics, hot reload.
 //!
 //! ## Example
 //!
@@ -49,11 +51,13 @@
 //! # Ok::<(), raqib::Error>(())
 //! ```
 
+pub mod data;
 pub mod error;
 pub mod eval;
 pub mod features;
 pub mod model;
 pub mod normalize;
+pub mod serve;
 pub mod sparse;
 pub mod train;
 

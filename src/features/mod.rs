@@ -27,11 +27,12 @@ pub const WORD_SEED_XOR: u64 = 0x9E37_79B9_7F4A_7C15;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureConfig {
-    /// Shortest character n-gram, in grapheme clusters including boundary markers. Default 1.
+    /// Shortest character n-gram, in grapheme clusters including boundary markers. Default 2
+    /// (single characters carry little signal and are a fifth of all n-grams).
     pub char_min: u8,
     /// Longest character n-gram. Default 5. `0` turns character n-grams off.
     pub char_max: u8,
-    /// Word n-grams: 0 none, 1 words, 2 words and word pairs. Default 1.
+    /// Word n-grams: 0 none, 1 words, 2 words and word pairs. Default 2.
     pub word_ngrams: u8,
     /// Number of hash buckets is `2^bits`, 16–24. Default 20.
     pub bits: u8,
@@ -48,9 +49,9 @@ pub struct FeatureConfig {
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
-            char_min: 1,
+            char_min: 2,
             char_max: 5,
-            word_ngrams: 1,
+            word_ngrams: 2,
             bits: 20,
             seed: 0x7261_7169_6200,
             sublinear_tf: true,
@@ -180,27 +181,29 @@ impl Featurizer {
     /// This is the hot path of training and scoring.
     #[inline]
     pub fn buckets(&self, text: &str, scratch: &mut FeatScratch, out: &mut Vec<u32>) {
-        self.visit(text, scratch, |bucket, _| out.push(bucket));
+        self.visit(text, scratch, &mut Buckets(out));
+    }
+
+    /// Count the terms of `text` (already normalised) into `counter`; `first_seen` is called once
+    /// per distinct bucket as soon as it appears (the scorer prefetches its weights there).
+    #[inline]
+    pub fn count_terms(&self, text: &str, scratch: &mut FeatScratch, counter: &mut TermCounter, first_seen: impl FnMut(u32)) {
+        counter.clear();
+        self.visit(text, scratch, &mut Counting { counter, first_seen });
     }
 
     /// Every feature occurrence of `text` (already normalised) with its kind and span; used to
     /// explain a score.
     pub fn features(&self, text: &str) -> Vec<Feature> {
         let mut out = Vec::new();
-        self.visit(text, &mut FeatScratch::default(), |bucket, f| {
-            let (kind, span, at_start, at_end) = f();
-            out.push(Feature { bucket, kind, span, at_start, at_end });
-        });
+        self.visit(text, &mut FeatScratch::default(), &mut Described(&mut out));
         out
     }
 
-    /// The core loop. `emit` gets the bucket and a closure that describes the feature; the
-    /// closure is only called when explaining, so the scorer pays nothing for it.
+    /// The core loop, generic over what is done with each feature, so that the scorer never
+    /// even builds the description the explainer needs.
     #[inline]
-    fn visit<F>(&self, text: &str, scratch: &mut FeatScratch, mut emit: F)
-    where
-        F: FnMut(u32, &dyn Fn() -> (FeatureKind, Range<usize>, bool, bool)),
-    {
+    fn visit(&self, text: &str, scratch: &mut FeatScratch, sink: &mut impl Sink) {
         let cfg = &self.config;
         let mut prev_word: Option<Range<usize>> = None;
         for token in Tokens::new(text) {
@@ -208,10 +211,10 @@ impl Featurizer {
             let range = token.range.clone();
             let tok = &text[range.clone()];
             if cfg.char_max > 0 {
-                self.char_ngrams(tok, range.start, scratch, &mut emit);
+                self.char_ngrams(tok, range.start, scratch, sink);
             }
             if word && cfg.word_ngrams >= 1 {
-                emit(self.bucket(tok.as_bytes(), self.word_seed), &|| (FeatureKind::Word, range.clone(), true, true));
+                sink.emit(self.bucket(tok.as_bytes(), self.word_seed), || (FeatureKind::Word, range.clone(), true, true));
                 if cfg.word_ngrams >= 2 {
                     if let Some(prev) = prev_word.take() {
                         let pair = &mut scratch.pair;
@@ -220,7 +223,7 @@ impl Featurizer {
                         pair.push(' ');
                         pair.push_str(tok);
                         let b = self.bucket(pair.as_bytes(), self.word_seed);
-                        emit(b, &|| (FeatureKind::WordPair, prev.start..range.end, true, true));
+                        sink.emit(b, || (FeatureKind::WordPair, prev.start..range.end, true, true));
                     }
                 }
             }
@@ -228,10 +231,8 @@ impl Featurizer {
         }
     }
 
-    fn char_ngrams<F>(&self, tok: &str, offset: usize, scratch: &mut FeatScratch, emit: &mut F)
-    where
-        F: FnMut(u32, &dyn Fn() -> (FeatureKind, Range<usize>, bool, bool)),
-    {
+    #[inline]
+    fn char_ngrams(&self, tok: &str, offset: usize, scratch: &mut FeatScratch, sink: &mut impl Sink) {
         let padded = &mut scratch.padded;
         padded.clear();
         padded.push(' ');
@@ -252,15 +253,16 @@ impl Featurizer {
         let seed = self.config.seed;
         for n in self.config.char_min as usize..=self.config.char_max as usize {
             let whole = n >= g;
-            let (n, last) = if whole { (g, 0) } else { (n, g - n) };
-            for i in 0..=last {
+            let n = if whole { g } else { n };
+            // Each window of n + 1 boundaries is one n-gram: no index arithmetic to check.
+            for (i, w) in bounds.windows(n + 1).enumerate() {
                 // A lone boundary marker is not a feature.
                 if n == 1 && (i == 0 || i == g - 1) {
                     continue;
                 }
-                let (a, b) = (bounds[i] as usize, bounds[i + n] as usize);
+                let (a, b) = (w[0] as usize, w[n] as usize);
                 let bucket = self.bucket(&bytes[a..b], seed);
-                emit(bucket, &|| {
+                sink.emit(bucket, || {
                     let start = offset + a.saturating_sub(1).min(tok.len());
                     let end = offset + b.saturating_sub(1).min(tok.len());
                     (FeatureKind::Chars(n as u8), start..end, i == 0, i + n == g)
@@ -270,6 +272,44 @@ impl Featurizer {
                 break;
             }
         }
+    }
+}
+
+/// Receives features from [`Featurizer::visit`]. `describe` is only called by sinks that want
+/// the kind and span; being generic, it costs nothing to the others.
+trait Sink {
+    fn emit(&mut self, bucket: u32, describe: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool));
+}
+
+struct Buckets<'a>(&'a mut Vec<u32>);
+
+impl Sink for Buckets<'_> {
+    #[inline(always)]
+    fn emit(&mut self, bucket: u32, _: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
+        self.0.push(bucket);
+    }
+}
+
+struct Counting<'a, F> {
+    counter: &'a mut TermCounter,
+    first_seen: F,
+}
+
+impl<F: FnMut(u32)> Sink for Counting<'_, F> {
+    #[inline(always)]
+    fn emit(&mut self, bucket: u32, _: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
+        if self.counter.add(bucket) {
+            (self.first_seen)(bucket);
+        }
+    }
+}
+
+struct Described<'a>(&'a mut Vec<Feature>);
+
+impl Sink for Described<'_> {
+    fn emit(&mut self, bucket: u32, describe: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
+        let (kind, span, at_start, at_end) = describe();
+        self.0.push(Feature { bucket, kind, span, at_start, at_end });
     }
 }
 
@@ -347,4 +387,110 @@ pub fn runs(sorted: &[u32]) -> impl Iterator<Item = (u32, usize)> + '_ {
         }
         Some((b, i - start))
     })
+}
+
+/// Counts the bucket occurrences of one text in an open-addressing table small enough to stay in
+/// L1 cache, reset in O(1) by a generation stamp. Faster than sorting the buckets, and lets the
+/// caller prefetch each distinct bucket's weights the moment it is first seen.
+#[derive(Debug, Default)]
+pub struct TermCounter {
+    slots: Vec<Slot>,
+    used: Vec<u32>,
+    generation: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    key: u32,
+    count: u32,
+    generation: u32,
+}
+
+impl TermCounter {
+    /// Start a new text. O(1), except after a long text, whose big table is dropped so that the
+    /// next ones fit in cache again.
+    #[inline]
+    pub fn clear(&mut self) {
+        if self.slots.len() < 256 || self.slots.len() > 1 << 12 {
+            self.slots = vec![Slot::default(); 256];
+            self.generation = 0;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.slots.fill(Slot::default());
+            self.generation = 1;
+        }
+        self.used.clear();
+    }
+
+    /// Count one occurrence of `bucket`; true the first time it is seen since `clear`.
+    #[inline(always)]
+    pub fn add(&mut self, bucket: u32) -> bool {
+        let mask = self.slots.len() - 1;
+        // Buckets are hash outputs already: their low bits index the table well.
+        let mut i = bucket as usize & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.generation != self.generation {
+                *slot = Slot { key: bucket, count: 1, generation: self.generation };
+                self.used.push(i as u32);
+                if self.used.len() * 2 > self.slots.len() {
+                    self.grow();
+                }
+                return true;
+            }
+            if slot.key == bucket {
+                slot.count += 1;
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Double the table (load factor above ½), keeping first-seen order.
+    #[cold]
+    fn grow(&mut self) {
+        let old: Vec<(u32, u32)> = self.terms().collect();
+        self.slots = vec![Slot::default(); self.slots.len() * 2];
+        self.generation = 1;
+        self.used.clear();
+        let mask = self.slots.len() - 1;
+        for (key, count) in old {
+            let mut i = key as usize & mask;
+            while self.slots[i].generation == 1 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = Slot { key, count, generation: 1 };
+            self.used.push(i as u32);
+        }
+    }
+
+    /// Count `buckets` from scratch; `first_seen` is called once per distinct bucket, in
+    /// first-seen order.
+    pub fn count(&mut self, buckets: &[u32], mut first_seen: impl FnMut(u32)) {
+        self.clear();
+        for &b in buckets {
+            if self.add(b) {
+                first_seen(b);
+            }
+        }
+    }
+
+    /// (bucket, count) of the last `count` call, in first-seen order.
+    #[inline]
+    pub fn terms(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.used.iter().map(|&i| {
+            let s = self.slots[i as usize];
+            (s.key, s.count)
+        })
+    }
+
+    /// Number of distinct buckets of the last `count` call.
+    pub fn len(&self) -> usize {
+        self.used.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.used.is_empty()
+    }
 }

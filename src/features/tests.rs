@@ -106,6 +106,26 @@ fn tokens_split_words_symbols_and_space() {
     assert_eq!(t, expect.map(|(s, w)| (s.to_string(), w)));
 }
 
+#[test]
+fn term_counter_counts_like_a_map() {
+    let mut c = TermCounter::default();
+    for round in 0..3 {
+        let buckets: Vec<u32> = (0..2000u32).map(|i| (i * 7919 + round) % 613).collect();
+        let mut seen = Vec::new();
+        c.count(&buckets, |b| seen.push(b));
+        let mut want = std::collections::BTreeMap::new();
+        for b in &buckets {
+            *want.entry(*b).or_insert(0u32) += 1;
+        }
+        let got: std::collections::BTreeMap<u32, u32> = c.terms().collect();
+        assert_eq!(got, want);
+        assert_eq!(seen, c.terms().map(|t| t.0).collect::<Vec<_>>(), "first-seen order");
+        assert_eq!(c.len(), want.len());
+    }
+    c.count(&[], |_| {});
+    assert!(c.is_empty());
+}
+
 proptest! {
     #[test]
     fn fast_grapheme_path_matches_uax29(s in "[a-zA-Z0-9éàçß\u{621}-\u{64A}\u{64B}\u{651}\u{301}👍🏽\u{200D}]{0,20}") {

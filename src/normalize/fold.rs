@@ -106,6 +106,18 @@ pub fn fold_homoglyph(c: char) -> char {
     }
 }
 
+/// `char::is_alphabetic`, with the common scripts answered without Unicode's table search.
+#[inline]
+pub fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else if ('\u{621}'..='\u{64A}').contains(&c) {
+        true
+    } else {
+        c.is_alphabetic()
+    }
+}
+
 /// Separators that may sit between the letters of a word spelled out letter by letter.
 pub fn is_spelling_separator(c: char) -> bool {
     matches!(c, ' ' | '.' | '-' | '_' | '·' | '•' | '*' | '‐' | '‑' | '–')

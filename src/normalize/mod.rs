@@ -134,6 +134,17 @@ const SLOW: u32 = 0x00FF_FFFF;
 const COMBINING: u32 = 1 << 31;
 const TABLE_LEN: usize = 0x800;
 
+/// A combining sequence being collected by [`Normalizer::fold_text`].
+#[derive(Clone, Copy)]
+struct Pending {
+    base: char,
+    entry: u32,
+    start: usize,
+    end: usize,
+    /// Marks joined the base: the whole sequence is in the segment buffer.
+    multi: bool,
+}
+
 /// A normaliser for one [`NormalizeConfig`]. Cheap to share across threads.
 #[derive(Clone)]
 pub struct Normalizer {
@@ -234,14 +245,17 @@ impl Normalizer {
                 chars.pop();
             }
         }
-        if self.config.rejoin_spelled_letters {
-            rejoin_spelled(chars);
-        }
-        if self.config.collapse_elongation {
-            collapse_elongation(chars);
-        }
         out.reserve(chars.len());
-        out.extend(chars.iter().map(|m| m.c));
+        let alone = write_counting_alone_letters(chars, out);
+        // Runs of letters were already collapsed as they arrived (in `push`); rejoining spelled
+        // letters can make new runs ("k i i i l l"), so collapse again only when it changed text.
+        if self.config.rejoin_spelled_letters && alone >= 3 && rejoin_spelled(chars) {
+            if self.config.collapse_elongation {
+                collapse_elongation(chars);
+            }
+            out.clear();
+            out.extend(chars.iter().map(|m| m.c));
+        }
         if let Some(spans) = spans {
             spans.clear();
             spans.extend(chars.iter().map(|m| (m.start, m.end)));
@@ -252,65 +266,68 @@ impl Normalizer {
         }
     }
 
-    /// Steps 1–5: per combining sequence, into `out`.
+    /// Steps 1–5: per combining sequence, into `out`. One table lookup per character: a sequence
+    /// is collected until the next non-mark arrives, then folded.
     fn fold_text(&self, text: &str, segment: &mut String, out: &mut Vec<Mapped>) {
-        let offset = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-        let mut iter = text.char_indices().peekable();
-        while let Some((start, c)) = iter.next() {
+        let mut pending: Option<Pending> = None;
+        for (i, c) in text.char_indices() {
+            let entry = self.entry(c);
             // Dropped characters are skipped before grouping, so that a tatweel or zero-width
             // character between two marks groups them exactly as the next pass will.
-            if self.skip(c) {
+            if entry & !COMBINING == DROP {
                 continue;
             }
-            // Extend to the whole combining sequence (marks after the base, invisibles skipped).
-            let mut end = start + c.len_utf8();
-            let mut single = true;
-            while let Some(&(i, m)) = iter.peek() {
-                let skipped = self.skip(m);
-                if !skipped && !self.is_mark(m) {
-                    break;
-                }
-                if single && !skipped {
-                    segment.clear();
-                    segment.push(c);
-                    single = false;
-                }
-                if !skipped {
-                    segment.push(m);
-                }
-                end = i + m.len_utf8();
-                iter.next();
-            }
-            let (s, e) = (offset(start), offset(end));
-            if single {
-                match self.table.get(c as usize).map(|&t| t & !COMBINING) {
-                    Some(SLOW) | None => self.fold_segment(std::iter::once(c), s, e, out),
-                    Some(folded) => {
-                        // SAFETY of from_u32: table entries other than DROP/SLOW are chars.
-                        let f = char::from_u32(folded).unwrap_or(c);
-                        self.push(f, s, e, out);
+            if entry & COMBINING != 0 {
+                if let Some(p) = &mut pending {
+                    if !p.multi {
+                        segment.clear();
+                        segment.push(p.base);
+                        p.multi = true;
                     }
+                    segment.push(c);
+                    p.end = i + c.len_utf8();
+                    continue;
                 }
-            } else {
-                self.fold_segment(segment.chars(), s, e, out);
             }
+            if let Some(p) = pending.take() {
+                self.flush(p, segment, out);
+            }
+            pending = Some(Pending { base: c, entry, start: i, end: i + c.len_utf8(), multi: false });
+        }
+        if let Some(p) = pending {
+            self.flush(p, segment, out);
         }
     }
 
-    /// Characters removed outright by the switches (invisibles, marks, tatweel).
-    #[inline]
-    fn skip(&self, c: char) -> bool {
-        match self.table.get(c as usize) {
-            Some(t) => t & !COMBINING == DROP,
-            None => self.dropped(c),
+    /// Fold one collected combining sequence.
+    #[inline(always)]
+    fn flush(&self, p: Pending, segment: &str, out: &mut Vec<Mapped>) {
+        let offset = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let (s, e) = (offset(p.start), offset(p.end));
+        if p.multi {
+            self.fold_segment(segment.chars(), s, e, out);
+        } else if p.entry & !COMBINING == SLOW {
+            self.fold_segment(std::iter::once(p.base), s, e, out);
+        } else {
+            // Entries other than DROP and SLOW hold the folded character.
+            let folded = char::from_u32(p.entry & !COMBINING).unwrap_or(p.base);
+            self.push(folded, s, e, out);
         }
     }
 
-    #[inline]
-    fn is_mark(&self, c: char) -> bool {
+    /// The table entry of `c`, computed for characters beyond the table.
+    #[inline(always)]
+    fn entry(&self, c: char) -> u32 {
         match self.table.get(c as usize) {
-            Some(t) => t & COMBINING != 0,
-            None => is_combining_mark(c),
+            Some(&t) => t,
+            None => {
+                let e = if self.dropped(c) { DROP } else { SLOW };
+                if is_combining_mark(c) {
+                    e | COMBINING
+                } else {
+                    e
+                }
+            }
         }
     }
 
@@ -389,17 +406,27 @@ impl Normalizer {
         self.push(c, start, end, out);
     }
 
-    /// Step 5 happens here, as characters arrive.
-    #[inline]
+    /// Steps 5 and 7 happen here, as characters arrive: whitespace runs and runs of 3+ identical
+    /// letters are collapsed without another pass over the text.
+    #[inline(always)]
     fn push(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
         if self.config.collapse_whitespace && c.is_whitespace() {
             if out.last().is_none_or(|m| m.c == ' ') {
                 return;
             }
             out.push(Mapped { c: ' ', start, end });
-        } else {
-            out.push(Mapped { c, start, end });
+            return;
         }
+        if self.config.collapse_elongation {
+            if let [.., a, b] = out.as_mut_slice() {
+                if a.c == c && b.c == c && fold::is_letter(c) {
+                    // The kept letter's span grows to cover the dropped one.
+                    b.end = b.end.max(end);
+                    return;
+                }
+            }
+        }
+        out.push(Mapped { c, start, end });
     }
 }
 
@@ -409,13 +436,32 @@ impl Default for Normalizer {
     }
 }
 
+/// Write the characters to `out` and count the letters standing alone between separators (or
+/// text edges): fewer than three means step 6 has nothing to do, which is nearly every text.
+#[inline]
+fn write_counting_alone_letters(chars: &[Mapped], out: &mut String) -> usize {
+    let (mut alone, mut candidate, mut after_sep) = (0, false, true);
+    for m in chars {
+        out.push(m.c);
+        let sep = fold::is_spelling_separator(m.c);
+        if sep && candidate {
+            alone += 1;
+        }
+        candidate = !sep && after_sep && fold::is_letter(m.c);
+        after_sep = sep;
+    }
+    alone + usize::from(candidate)
+}
+
 /// Step 6. A "spelled" run is 3+ single letters, each separated from the next by 1–3 separator
 /// characters (space, dot, hyphen, underscore, ...). The separators inside the run are removed.
-fn rejoin_spelled(chars: &mut Vec<Mapped>) {
+/// Returns whether anything changed.
+fn rejoin_spelled(chars: &mut Vec<Mapped>) -> bool {
     let n = chars.len();
     let is_sep = |i: usize| fold::is_spelling_separator(chars[i].c);
-    // A single letter: alphabetic, with a separator or the text edge on both sides.
-    let single = |i: usize| chars[i].c.is_alphabetic() && (i == 0 || is_sep(i - 1)) && (i + 1 == n || is_sep(i + 1));
+    // A single letter: a letter with a separator or the text edge on both sides. The cheap
+    // separator tests go first: most characters are not next to one.
+    let single = |i: usize| (i + 1 == n || is_sep(i + 1)) && (i == 0 || is_sep(i - 1)) && fold::is_letter(chars[i].c);
     let mut keep = vec![true; 0];
     let mut i = 0;
     while i < n {
@@ -450,21 +496,23 @@ fn rejoin_spelled(chars: &mut Vec<Mapped>) {
         }
         i = *letters.last().unwrap_or(&i) + 1;
     }
-    if !keep.is_empty() {
-        let mut idx = 0;
-        chars.retain(|_| {
-            idx += 1;
-            keep[idx - 1]
-        });
+    if keep.is_empty() {
+        return false;
     }
+    let mut idx = 0;
+    chars.retain(|_| {
+        idx += 1;
+        keep[idx - 1]
+    });
+    true
 }
 
-/// Step 7. The second kept letter's span grows to cover the dropped ones.
+/// Step 7 again, after a rejoin. The second kept letter's span grows to cover the dropped ones.
 fn collapse_elongation(chars: &mut Vec<Mapped>) {
     let mut w = 0;
     for r in 0..chars.len() {
         let m = chars[r];
-        if w >= 2 && m.c.is_alphabetic() && chars[w - 1].c == m.c && chars[w - 2].c == m.c {
+        if w >= 2 && chars[w - 1].c == m.c && chars[w - 2].c == m.c && fold::is_letter(m.c) {
             chars[w - 1].end = chars[w - 1].end.max(m.end);
             continue;
         }

@@ -24,7 +24,7 @@ pub use split::SplitMix64;
 
 use crate::error::{Error, Result};
 use crate::eval::{self, Confusion, ThresholdChoice};
-use crate::features::{runs, FeatScratch, Featurizer};
+use crate::features::{FeatScratch, Featurizer, TermCounter};
 use crate::model::{LabelHead, Model, ModelMeta};
 use crate::normalize::{NormScratch, Normalizer};
 use crate::sparse::CsrMatrix;
@@ -386,13 +386,15 @@ impl ValidTrainParams {
         for batch in texts.chunks(1 << 15) {
             x.extend_par(
                 batch,
-                || (NormScratch::default(), FeatScratch::default(), String::new(), Vec::new()),
-                |text, (ns, fs, norm, hashes), row| {
+                || (NormScratch::default(), FeatScratch::default(), String::new(), TermCounter::default(), Vec::new()),
+                |text, (ns, fs, norm, counter, terms), row| {
                     normalizer.normalize_into(text, ns, norm, None);
-                    hashes.clear();
-                    featurizer.buckets(norm, fs, hashes);
-                    hashes.sort_unstable();
-                    for (b, tf) in runs(hashes) {
+                    featurizer.count_terms(norm, fs, counter, |_| {});
+                    // CSR rows need increasing columns: sort the few distinct terms, not every n-gram.
+                    terms.clear();
+                    terms.extend(counter.terms());
+                    terms.sort_unstable();
+                    for &(b, tf) in terms.iter() {
                         row.indices.push(b);
                         row.values.push(tf as f32);
                     }

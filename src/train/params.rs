@@ -33,7 +33,7 @@ pub enum ThresholdTarget {
 /// Checked logistic-regression hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ValidLogisticParams {
-    /// Inverse regularisation strength, as liblinear's and scikit-learn's `C`. Default 8.
+    /// Inverse regularisation strength, as liblinear's and scikit-learn's `C`. Default 4.
     pub c: f64,
     /// Weight each class by `n / (2 · n_class)`. Default true.
     pub balanced: bool,
@@ -45,7 +45,7 @@ pub struct ValidLogisticParams {
 
 impl Default for ValidLogisticParams {
     fn default() -> Self {
-        ValidLogisticParams { c: 8.0, balanced: true, tolerance: 1e-3, max_iter: 200 }
+        ValidLogisticParams { c: 4.0, balanced: true, tolerance: 1e-3, max_iter: 200 }
     }
 }
 

@@ -5,8 +5,7 @@ use raqib::{Error, Model};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Exit codes, documented in `--help` and the README.
-pub const EXIT_OK: u8 = 0;
+/// Exit codes, documented in `--help` and the README (0 is success).
 /// `check` only: the comment should be held for review.
 pub const EXIT_FLAGGED: u8 = 1;
 /// Bad usage or bad input (missing file, malformed CSV, unknown column, bad label value).

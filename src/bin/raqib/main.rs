@@ -1,7 +1,14 @@
 //! The `raqib` command: train, score, eval, explain, check, serve.
 
+mod check;
 mod common;
+mod eval;
+mod explain;
+mod input;
+mod report;
+mod score;
 mod serve;
+mod train;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use common::{CliError, CliResult, EXIT_CODES_HELP};
@@ -24,6 +31,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Train a model from labelled CSV, TSV or JSONL files.
+    Train(train::TrainArgs),
+    /// Score a file or stdin: the same rows out, with scores, flags and errors appended.
+    Score(score::ScoreArgs),
+    /// Measure a model on labelled data: AUCs, precision/recall/F1, calibration; HTML report.
+    Eval(eval::EvalArgs),
+    /// Show why a comment scores as it does: the n-grams that weighed most, highlighted.
+    Explain(explain::ExplainArgs),
+    /// Pre-publication hook: JSON verdict on stdout, exit 0 to publish, 1 to hold.
+    Check(check::CheckArgs),
     /// Run the HTTP moderation service (Perspective-compatible, Coral-ready).
     Serve(serve::ServeArgs),
     /// Print a shell completion script.
@@ -42,6 +59,11 @@ fn main() -> ExitCode {
         }
     }
     let result: CliResult = match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "raqib", &mut std::io::stdout());

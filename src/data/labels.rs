@@ -1,0 +1,215 @@
+//! Labelled data for training and evaluation: a text column and one or more label columns whose
+//! values are turned into booleans. Bad rows are errors naming file, line, column and value, or
+//! (with `skip_bad_rows`) skipped and reported; never dropped silently.
+
+use super::{Column, ColumnRef, ReadOptions, Row, RowData, TableReader};
+use crate::error::{Error, Result};
+use ndarray::Array2;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Which label values mean positive and negative (compared trimmed and case-insensitively).
+///
+/// Default (both lists empty): positive `1 true yes y`, negative `0 false no n`, and numbers
+/// (> 0.5 positive). With `positive` given and `negative` empty, every other non-empty value is
+/// negative (`--positive OFF` makes `NOT_OFF` negative). With both given, anything else is an
+/// error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelSpec {
+    pub positive: Vec<String>,
+    pub negative: Vec<String>,
+}
+
+impl LabelSpec {
+    /// `Some(label)` or `None` for a value this spec does not recognise.
+    pub fn parse(&self, raw: &str) -> Option<bool> {
+        let v = raw.trim();
+        if v.is_empty() {
+            return None;
+        }
+        let eq = |list: &[String]| list.iter().any(|p| p.trim().eq_ignore_ascii_case(v));
+        if self.positive.is_empty() && self.negative.is_empty() {
+            return match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "y" => Some(true),
+                "0" | "false" | "no" | "n" => Some(false),
+                _ => v.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f > 0.5),
+            };
+        }
+        if eq(&self.positive) {
+            return Some(true);
+        }
+        if eq(&self.negative) {
+            return Some(false);
+        }
+        if self.negative.is_empty() {
+            Some(false)
+        } else if self.positive.is_empty() {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        if self.positive.is_empty() {
+            "pass --positive VALUE (repeatable) for the value(s) that mean positive"
+        } else {
+            "add the value to --positive or --negative"
+        }
+    }
+}
+
+/// Where and how to read labelled rows.
+#[derive(Debug, Clone)]
+pub struct LabelledOptions {
+    pub read: ReadOptions,
+    pub text: ColumnRef,
+    pub labels: Vec<ColumnRef>,
+    /// Label names; default the label columns' names.
+    pub label_names: Vec<String>,
+    pub spec: LabelSpec,
+    /// Skip (and report) bad rows instead of failing on the first.
+    pub skip_bad_rows: bool,
+}
+
+/// A row that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub path: PathBuf,
+    pub line: u64,
+    pub column: Option<u64>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.column {
+            Some(c) => write!(f, "{}:{}:{}: {}", self.path.display(), self.line, c, self.reason),
+            None => write!(f, "{}:{}: {}", self.path.display(), self.line, self.reason),
+        }
+    }
+}
+
+/// Texts and their labels, read from one or more files.
+#[derive(Debug, Clone)]
+pub struct LabelledData {
+    pub texts: Vec<String>,
+    /// rows × labels.
+    pub targets: Array2<bool>,
+    pub label_names: Vec<String>,
+    /// Rows skipped (only with `skip_bad_rows`), in file order.
+    pub bad_rows: Vec<BadRow>,
+    /// Rows read in all, good and bad.
+    pub rows_read: u64,
+}
+
+/// Read every file with the same options. `on_rows` is called with the number of rows read so far
+/// (for progress bars). Errors: an unreadable file, an unknown column (listing those that
+/// exist), or — without `skip_bad_rows` — the first bad row with the label values seen and a hint.
+pub fn read_labelled(files: &[PathBuf], opts: &LabelledOptions, on_rows: &dyn Fn(u64)) -> Result<LabelledData> {
+    if opts.labels.is_empty() {
+        return Err(Error::InvalidParams("at least one label column is needed".into()));
+    }
+    let mut texts = Vec::new();
+    let mut flat: Vec<bool> = Vec::new();
+    let mut bad_rows = Vec::new();
+    let mut rows_read = 0u64;
+    let mut names: Option<Vec<String>> = None;
+    for path in files {
+        let mut reader = TableReader::open(path, &opts.read)?;
+        let text_col = reader.column(&opts.text)?;
+        let label_cols: Vec<Column> = opts.labels.iter().map(|c| reader.column(c)).collect::<Result<_>>()?;
+        let these: Vec<String> = if opts.label_names.is_empty() {
+            label_cols.iter().map(|c| c.name.clone()).collect()
+        } else if opts.label_names.len() == label_cols.len() {
+            opts.label_names.clone()
+        } else {
+            return Err(Error::InvalidParams(format!(
+                "{} label names for {} label columns",
+                opts.label_names.len(),
+                label_cols.len()
+            )));
+        };
+        names.get_or_insert(these);
+        // Distinct label values seen per column, for the error message.
+        let mut seen: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); label_cols.len()];
+        let mut first_bad: Option<BadRow> = None;
+        while let Some(row) = reader.next_row() {
+            let row = row?;
+            rows_read += 1;
+            if rows_read % 10_000 == 0 {
+                on_rows(rows_read);
+            }
+            match read_row(path, &row, &text_col, &label_cols, &opts.spec, &mut seen) {
+                Ok((text, labels)) => {
+                    texts.push(text);
+                    flat.extend(labels);
+                }
+                Err(bad) => {
+                    if opts.skip_bad_rows {
+                        bad_rows.push(bad);
+                    } else if first_bad.is_none() {
+                        first_bad = Some(bad);
+                    }
+                }
+            }
+        }
+        if let Some(bad) = first_bad {
+            let values: Vec<String> = seen
+                .iter()
+                .zip(&label_cols)
+                .map(|(s, c)| {
+                    let mut v: Vec<String> = s.iter().take(20).map(|(k, n)| format!("{k:?} ×{n}")).collect();
+                    if s.len() > 20 {
+                        v.push(format!("… {} more", s.len() - 20));
+                    }
+                    format!("{}: {}", c.name, v.join(", "))
+                })
+                .collect();
+            return Err(Error::Input {
+                path: bad.path,
+                line: bad.line,
+                column: bad.column,
+                message: format!(
+                    "{}; label values in this file: {}; {} (or --skip-bad-rows)",
+                    bad.reason,
+                    values.join("; "),
+                    opts.spec.hint()
+                ),
+            });
+        }
+    }
+    on_rows(rows_read);
+    let label_names = names.unwrap_or_default();
+    let n = texts.len();
+    let targets = Array2::from_shape_vec((n, label_names.len()), flat).expect("one label per column per row");
+    Ok(LabelledData { texts, targets, label_names, bad_rows, rows_read })
+}
+
+fn read_row(
+    path: &Path,
+    row: &Row,
+    text_col: &Column,
+    label_cols: &[Column],
+    spec: &LabelSpec,
+    seen: &mut [BTreeMap<String, u64>],
+) -> std::result::Result<(String, Vec<bool>), BadRow> {
+    let bad = |column: Option<u64>, reason: String| BadRow { path: path.into(), line: row.line, column, reason };
+    let col_no = |c: &Column| (c.index != usize::MAX && !matches!(row.data, RowData::Json(_))).then_some(c.index as u64 + 1);
+    if let RowData::BadJson { error, column, .. } = &row.data {
+        return Err(bad(Some(*column), format!("not valid JSON: {error}")));
+    }
+    let text = row.text(text_col).map_err(|e| bad(col_no(text_col), e.to_string()))?.into_owned();
+    let mut labels = Vec::with_capacity(label_cols.len());
+    for (c, seen) in label_cols.iter().zip(seen.iter_mut()) {
+        let raw = row.text(c).map_err(|e| bad(col_no(c), format!("missing label: {e}")))?;
+        let value = raw.trim();
+        *seen.entry(value.to_string()).or_default() += 1;
+        match spec.parse(value) {
+            Some(v) => labels.push(v),
+            None if value.is_empty() => return Err(bad(col_no(c), format!("empty label in column {:?}", c.name))),
+            None => return Err(bad(col_no(c), format!("unrecognised label {value:?} in column {:?}", c.name))),
+        }
+    }
+    Ok((text, labels))
+}

@@ -1,0 +1,219 @@
+//! Stage 7: the pre-publication hook server behind `raqib serve`. Comment systems call it over
+//! HTTP before they publish; it answers in well under a millisecond.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/check` | one comment → decision, label scores, model; `?explain=true` adds n-grams with spans |
+//! | `POST /v1/score` | a batch (default at most 1,000) → decisions in request order |
+//! | `POST /v1alpha1/comments:analyze` | Perspective API `AnalyzeComment` ([`perspective`](self) module docs) |
+//! | `POST /v1alpha1/comments:suggestscore` | Perspective feedback, appended to a JSONL file |
+//! | `POST /coral/phase` | Coral Talk external moderation phase, HMAC-signed |
+//! | `GET /healthz`, `GET /readyz` | liveness; readiness with the serving model |
+//! | `GET /metrics` | Prometheus text format |
+//! | `POST /admin/reload` | reload the model file (admin key), as SIGHUP does |
+//!
+//! Configuration goes [`ServeParams`] → [`ServeParams::check`] → [`ServeConfig`]; [`run`] serves
+//! until SIGTERM or SIGINT, reloading the model on SIGHUP. [`router`] gives the bare
+//! [`axum::Router`] for embedding. `docs/SERVER.md` is the operator's guide.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), raqib::serve::ServeError> {
+//! let config = raqib::serve::ServeParams::default().check()?;
+//! let model = raqib::model::embedded_default()?;
+//! raqib::serve::run(config, model).await
+//! # }
+//! ```
+
+mod attributes;
+mod config;
+mod coral;
+mod html;
+mod http;
+mod metrics;
+mod middleware;
+mod native;
+mod ops;
+mod perspective;
+mod state;
+
+pub use attributes::AttributeTarget;
+pub use config::{Limits, ServeConfig, ServeError, ServeParams, MIN_KEY_LEN};
+pub use state::{AppState, ReloadError, ReloadOutcome};
+
+pub(crate) use middleware::RequestOutcome;
+
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::{Future, IntoFuture};
+use tokio::net::TcpListener;
+
+/// All routes with their layers (metrics and logging, concurrency limit and timeout, panic
+/// catcher) over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/check", post(native::check))
+        .route("/v1/score", post(native::score))
+        .route("/v1alpha1/comments:analyze", post(perspective::analyze))
+        .route(
+            "/v1alpha1/comments:suggestscore",
+            post(perspective::suggest_score),
+        )
+        .route("/coral/phase", post(coral::phase))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/admin/reload", post(ops::reload))
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
+        .with_state(state)
+}
+
+/// Serve `config` with `model` until SIGTERM or SIGINT; SIGHUP reloads the model file. Errors:
+/// [`ServeError::Config`] if the attribute map does not fit the model, [`ServeError::File`] if
+/// the feedback file cannot be opened, [`ServeError::Bind`] if the address is taken.
+pub async fn run(config: ServeConfig, model: crate::Model) -> Result<(), ServeError> {
+    let signals = Signals::install()?;
+    let state = AppState::new(config, model)?;
+    let addr = state.config().bind;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener.local_addr()?;
+    {
+        let snap = state.snapshot();
+        let labels: Vec<&str> = snap.model.label_names().collect();
+        tracing::info!(
+            addr = %local,
+            model = %snap.model.meta().name,
+            hash = %snap.hash,
+            source = %snap.source,
+            labels = ?labels,
+            attributes = ?snap.attributes.describe(&snap.model),
+            "listening"
+        );
+    }
+    let (reloads, shutdown) = signals.split(state.clone());
+    let result = serve(listener, state, shutdown).await;
+    reloads.abort();
+    tracing::info!("stopped");
+    result
+}
+
+/// Serve on `listener` until `shutdown` completes, then stop accepting, let in-flight requests
+/// finish (up to the configured grace period) and return.
+pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> Result<(), ServeError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    use axum::serve::ListenerExt;
+    let grace = state.config().shutdown_grace;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let (mut stop, mut deadline) = (rx.clone(), rx);
+    // Small request and answer: Nagle's algorithm would hold answers back for the peer's
+    // delayed ACK (up to 40 ms), far beyond the time spent scoring.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async move {
+        if stop.wait_for(|&v| v).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    });
+    tokio::select! {
+        r = server.into_future() => r.map_err(ServeError::Io),
+        () = async move {
+            if deadline.wait_for(|&v| v).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(in_flight = state.in_flight(), grace_ms = grace.as_millis() as u64, "shutdown grace period over; exiting with requests unfinished");
+            Ok(())
+        }
+    }
+}
+
+/// SIGHUP, SIGTERM and SIGINT handlers, installed before the socket is opened: SIGHUP's default
+/// action ends the process, and a reload signal sent right after start must not.
+struct Signals {
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// A task reloading on each SIGHUP, and a future that completes on SIGTERM or SIGINT (after
+    /// marking the state as draining).
+    fn split(
+        self,
+        state: AppState,
+    ) -> (
+        tokio::task::JoinHandle<()>,
+        impl Future<Output = ()> + Send + 'static,
+    ) {
+        #[cfg(unix)]
+        let Signals {
+            mut hup,
+            mut term,
+            mut int,
+        } = self;
+        let reload_state = state.clone();
+        let reloads = tokio::spawn(async move {
+            #[cfg(unix)]
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the model");
+                // The outcome is logged and counted by `reload` itself.
+                let _ = reload_state.reload().await;
+            }
+            #[cfg(not(unix))]
+            let _ = reload_state;
+        });
+        let shutdown = async move {
+            #[cfg(unix)]
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests, then stopping"),
+                _ = int.recv() => tracing::info!("SIGINT: finishing in-flight requests, then stopping"),
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+                tracing::info!("interrupted: finishing in-flight requests, then stopping");
+            }
+            state.begin_drain();
+        };
+        (reloads, shutdown)
+    }
+}
