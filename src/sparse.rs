@@ -172,9 +172,10 @@ impl CsrMatrix {
         blocks
     }
 
-    /// Keep only the columns with `map[c] != u32::MAX`, renumbered to `map[c]` (which must keep
-    /// their order), and rewrite each kept value with `value(row, old_column, value)`.
-    /// In place and sequential: the matrix can be most of the machine's memory.
+    /// Keep only the columns with `map[c] != u32::MAX`, renumbered to `map[c]`, and rewrite each
+    /// kept value with `value(row, old_column, value)`. In place and sequential: the matrix can be
+    /// most of the machine's memory. If `map` does not keep the column order, call
+    /// [`CsrMatrix::sort_rows_par`] afterwards.
     pub fn remap_columns(&mut self, new_ncols: usize, map: &[u32], mut value: impl FnMut(usize, u32, f32) -> f32) {
         let mut w = 0;
         let mut start = 0;
@@ -197,6 +198,33 @@ impl CsrMatrix {
         self.indices.shrink_to_fit();
         self.data.shrink_to_fit();
         self.ncols = new_ncols;
+    }
+
+    /// Sort each row by column, in parallel (after a renumbering that changed the order).
+    pub fn sort_rows_par(&mut self) {
+        let indptr = &self.indptr;
+        let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(self.nrows());
+        let (mut idx_rest, mut val_rest): (&mut [u32], &mut [f32]) = (&mut self.indices, &mut self.data);
+        for w in indptr.windows(2) {
+            let len = w[1] - w[0];
+            let (ih, it) = std::mem::take(&mut idx_rest).split_at_mut(len);
+            let (vh, vt) = std::mem::take(&mut val_rest).split_at_mut(len);
+            rows.push((ih, vh));
+            idx_rest = it;
+            val_rest = vt;
+        }
+        rows.into_par_iter().with_min_len(256).for_each_init(Vec::new, |pairs, (idx, val)| {
+            if idx.windows(2).all(|w| w[0] < w[1]) {
+                return;
+            }
+            pairs.clear();
+            pairs.extend(idx.iter().copied().zip(val.iter().copied()));
+            pairs.sort_unstable_by_key(|p| p.0);
+            for (k, (c, v)) in pairs.iter().enumerate() {
+                idx[k] = *c;
+                val[k] = *v;
+            }
+        });
     }
 
     /// Rewrite the values of each row in parallel (e.g. TF-IDF weighting and L2 normalisation).
@@ -287,6 +315,17 @@ mod tests {
         assert_eq!(m.ncols(), 3);
         assert_eq!(m.row(0), (&[1u32, 2][..], &[20.0f32, 30.0][..]));
         assert_eq!(m.row(1), (&[0u32, 1][..], &[40.0f32, 50.0][..]));
+    }
+
+    #[test]
+    fn renumbering_out_of_order_then_sorting_rows() {
+        let mut m = CsrMatrix::new(4);
+        m.push_row(&[0, 1, 3], &[1.0, 2.0, 3.0]);
+        m.push_row(&[2], &[4.0]);
+        m.remap_columns(4, &[3, 0, 1, 2], |_, _, v| v);
+        m.sort_rows_par();
+        assert_eq!(m.row(0), (&[0u32, 2, 3][..], &[2.0f32, 3.0, 1.0][..]));
+        assert_eq!(m.row(1), (&[1u32][..], &[4.0f32][..]));
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct LabelledOptions {
     pub spec: LabelSpec,
     /// Skip (and report) bad rows instead of failing on the first.
     pub skip_bad_rows: bool,
+    /// A column to keep as is for each row (e.g. language), to group results by.
+    pub group: Option<ColumnRef>,
 }
 
 /// A row that could not be used.
@@ -99,6 +101,8 @@ pub struct LabelledData {
     pub label_names: Vec<String>,
     /// Rows skipped (only with `skip_bad_rows`), in file order.
     pub bad_rows: Vec<BadRow>,
+    /// The `group` column of each kept row (empty without `group`).
+    pub groups: Vec<String>,
     /// Rows read in all, good and bad.
     pub rows_read: u64,
 }
@@ -113,12 +117,14 @@ pub fn read_labelled(files: &[PathBuf], opts: &LabelledOptions, on_rows: &dyn Fn
     let mut texts = Vec::new();
     let mut flat: Vec<bool> = Vec::new();
     let mut bad_rows = Vec::new();
+    let mut groups = Vec::new();
     let mut rows_read = 0u64;
     let mut names: Option<Vec<String>> = None;
     for path in files {
         let mut reader = TableReader::open(path, &opts.read)?;
         let text_col = reader.column(&opts.text)?;
         let label_cols: Vec<Column> = opts.labels.iter().map(|c| reader.column(c)).collect::<Result<_>>()?;
+        let group_col = opts.group.as_ref().map(|c| reader.column(c)).transpose()?;
         let these: Vec<String> = if opts.label_names.is_empty() {
             label_cols.iter().map(|c| c.name.clone()).collect()
         } else if opts.label_names.len() == label_cols.len() {
@@ -140,12 +146,24 @@ pub fn read_labelled(files: &[PathBuf], opts: &LabelledOptions, on_rows: &dyn Fn
             if rows_read % 10_000 == 0 {
                 on_rows(rows_read);
             }
-            match read_row(path, &row, &text_col, &label_cols, &opts.spec, &mut seen) {
-                Ok((text, labels)) => {
+            let group = group_col.as_ref().map(|g| row.text_lossy(g).map(|v| v.trim().to_string()));
+            match (read_row(path, &row, &text_col, &label_cols, &opts.spec, &mut seen), group) {
+                (Ok(_), Some(Err(e))) => {
+                    let bad = BadRow { path: path.clone(), line: row.line, column: None, reason: format!("group column: {e}") };
+                    if opts.skip_bad_rows {
+                        bad_rows.push(bad);
+                    } else if first_bad.is_none() {
+                        first_bad = Some(bad);
+                    }
+                }
+                (Ok((text, labels)), group) => {
                     texts.push(text);
                     flat.extend(labels);
+                    if let Some(Ok(g)) = group {
+                        groups.push(g);
+                    }
                 }
-                Err(bad) => {
+                (Err(bad), _) => {
                     if opts.skip_bad_rows {
                         bad_rows.push(bad);
                     } else if first_bad.is_none() {
@@ -183,7 +201,7 @@ pub fn read_labelled(files: &[PathBuf], opts: &LabelledOptions, on_rows: &dyn Fn
     let label_names = names.unwrap_or_default();
     let n = texts.len();
     let targets = Array2::from_shape_vec((n, label_names.len()), flat).expect("one label per column per row");
-    Ok(LabelledData { texts, targets, label_names, bad_rows, rows_read })
+    Ok(LabelledData { texts, targets, label_names, bad_rows, groups, rows_read })
 }
 
 fn read_row(

@@ -41,6 +41,15 @@ impl Format {
         path.extension()?.to_str()?.parse().ok()
     }
 
+    /// The name to show in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "CSV",
+            Format::Tsv => "TSV",
+            Format::Jsonl => "JSONL",
+        }
+    }
+
     fn default_delimiter(self) -> u8 {
         match self {
             Format::Tsv => b'\t',
@@ -127,6 +136,8 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldError {
     Missing { column: String, found: usize },
+    /// A JSONL row without the key or array element, or with `null` there.
+    MissingValue { column: String },
     InvalidUtf8 { column: String, byte: usize },
     NotText { column: String, found: String },
     BadJson { error: String },
@@ -138,6 +149,7 @@ impl std::fmt::Display for FieldError {
             FieldError::Missing { column, found } => {
                 write!(f, "no field for column {column} (the row has {found} fields; an unbalanced quote may have joined lines)")
             }
+            FieldError::MissingValue { column } => write!(f, "no value for {column:?} (absent or null)"),
             FieldError::InvalidUtf8 { column, byte } => write!(f, "column {column} is not valid UTF-8 (byte {byte} of the field)"),
             FieldError::NotText { column, found } => write!(f, "column {column} holds {found}, not text"),
             FieldError::BadJson { error } => write!(f, "not valid JSON: {error}"),
@@ -163,7 +175,7 @@ impl Row {
                 };
                 match field {
                     Some(serde_json::Value::String(s)) => Ok(Cow::Borrowed(s)),
-                    Some(serde_json::Value::Null) | None => Err(FieldError::Missing { column: col.name.clone(), found: json_len(v) }),
+                    Some(serde_json::Value::Null) | None => Err(FieldError::MissingValue { column: col.name.clone() }),
                     Some(serde_json::Value::Bool(b)) => Ok(Cow::Owned(b.to_string())),
                     Some(serde_json::Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
                     Some(other) => Err(FieldError::NotText { column: col.name.clone(), found: json_kind(other).into() }),
@@ -184,14 +196,6 @@ impl Row {
     }
 }
 
-fn json_len(v: &serde_json::Value) -> usize {
-    match v {
-        serde_json::Value::Object(m) => m.len(),
-        serde_json::Value::Array(a) => a.len(),
-        _ => 0,
-    }
-}
-
 fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
@@ -204,7 +208,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 enum Inner {
-    Delimited(csv::Reader<Box<dyn Read>>),
+    Delimited(csv::Reader<QuoteTracker>),
     Jsonl { lines: BufReader<Box<dyn Read>>, line: u64, buf: Vec<u8>, first: Option<Row> },
 }
 
@@ -223,6 +227,11 @@ impl TableReader {
     /// Open `path` (`-` for standard input). Errors: unreadable file, unknown format, a header
     /// that cannot be read.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<TableReader> {
+        // A missing file is reported as missing, even when its name would not tell the format.
+        if path != Path::new("-") && !path.exists() {
+            let missing = std::fs::metadata(path).err().unwrap_or_else(|| std::io::ErrorKind::NotFound.into());
+            return Err(Error::io(path, missing));
+        }
         let format = match (opts.format, Format::from_path(path)) {
             (Some(f), _) | (None, Some(f)) => f,
             (None, None) if path == Path::new("-") => Format::Csv,
@@ -244,16 +253,17 @@ impl TableReader {
             Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
         };
         let delimiter = opts.delimiter.unwrap_or_else(|| format.default_delimiter());
-        let mut reader = TableReader { path: path.into(), format, delimiter, header: None, header_raw: None, inner: Inner::Delimited(csv::Reader::from_reader(Box::new(std::io::empty()))), rows: 0 };
+        let mut reader = TableReader { path: path.into(), format, delimiter, header: None, header_raw: None, inner: Inner::Delimited(csv::Reader::from_reader(QuoteTracker::new(Box::new(std::io::empty()), b',', false))), rows: 0 };
         match format {
             Format::Csv | Format::Tsv => {
+                let tracked = QuoteTracker::new(source, delimiter, opts.quoting);
                 let mut r = csv::ReaderBuilder::new()
                     .delimiter(delimiter)
                     .has_headers(false)
                     .flexible(true)
                     .quoting(opts.quoting)
                     .double_quote(true)
-                    .from_reader(source);
+                    .from_reader(tracked);
                 if opts.has_header {
                     let mut rec = csv::ByteRecord::new();
                     match r.read_byte_record(&mut rec) {
@@ -273,6 +283,9 @@ impl TableReader {
                         }
                         Ok(false) => reader.header = Some(vec![]),
                         Err(e) => return Err(reader.csv_error(e)),
+                    }
+                    if let Some(line) = r.get_ref().unclosed_quote() {
+                        return Err(reader.unclosed_quote_error(line));
                     }
                 }
                 reader.inner = Inner::Delimited(r);
@@ -348,7 +361,19 @@ impl TableReader {
 
     fn csv_error(&self, e: csv::Error) -> Error {
         let line = e.position().map_or(0, |p| p.line());
-        Error::Input { path: self.path.clone(), line, column: None, message: format!("malformed {:?}: {e}", self.format) }
+        Error::Input { path: self.path.clone(), line, column: None, message: format!("malformed {}: {e}", self.format.name()) }
+    }
+
+    fn unclosed_quote_error(&self, line: u64) -> Error {
+        Error::Input {
+            path: self.path.clone(),
+            line,
+            column: None,
+            message: format!(
+                "malformed {}: unbalanced quote: the quoted field opened on this line is never closed (a field that merely contains \" needs --no-quoting, or the quote doubled)",
+                self.format.name()
+            ),
+        }
     }
 
     /// Rows read so far.
@@ -366,6 +391,12 @@ impl TableReader {
                 match r.read_byte_record(&mut rec) {
                     Ok(false) => return None,
                     Ok(true) => {
+                        // The csv crate ends a field left open at the end of the input silently,
+                        // swallowing every line after the quote into one row.
+                        if let Some(line) = r.get_ref().unclosed_quote() {
+                            let err = self.unclosed_quote_error(line);
+                            return Some(Err(err));
+                        }
                         let line = rec.position().map_or(start, |p| p.line());
                         let end = r.position().line();
                         Row { line, lines: end.saturating_sub(line).max(1), data: RowData::Fields(rec) }
@@ -403,5 +434,76 @@ impl TableReader {
         };
         self.rows += 1;
         Some(Ok(row))
+    }
+}
+
+/// Where a quote-aware reader stands between two bytes (the csv crate's states, merged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted { line: u64 },
+    /// Just after a `"` inside a quoted field: the field's end, or the first of `""`.
+    AfterQuote { line: u64 },
+}
+
+/// Passes bytes through to the csv reader while following its quoting rules, to notice what the
+/// csv crate does not report: a quoted field still open at the end of the input. Only the state
+/// is kept, so memory stays constant however large the input.
+pub(crate) struct QuoteTracker {
+    inner: Box<dyn Read>,
+    delimiter: u8,
+    enabled: bool,
+    state: QuoteState,
+    /// 1-based line of the next byte.
+    line: u64,
+    eof: bool,
+}
+
+impl QuoteTracker {
+    fn new(inner: Box<dyn Read>, delimiter: u8, enabled: bool) -> Self {
+        QuoteTracker { inner, delimiter, enabled, state: QuoteState::FieldStart, line: 1, eof: false }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let end = b == self.delimiter || b == b'\n' || b == b'\r';
+            self.state = match self.state {
+                QuoteState::FieldStart if b == b'"' => QuoteState::Quoted { line: self.line },
+                QuoteState::FieldStart | QuoteState::Unquoted if end => QuoteState::FieldStart,
+                QuoteState::FieldStart | QuoteState::Unquoted => QuoteState::Unquoted,
+                QuoteState::Quoted { line } if b == b'"' => QuoteState::AfterQuote { line },
+                q @ QuoteState::Quoted { .. } => q,
+                QuoteState::AfterQuote { line } if b == b'"' => QuoteState::Quoted { line },
+                QuoteState::AfterQuote { .. } if end => QuoteState::FieldStart,
+                QuoteState::AfterQuote { .. } => QuoteState::Unquoted,
+            };
+            if b == b'\n' {
+                self.line += 1;
+            }
+        }
+    }
+
+    /// The line where a quoted field opened, once the input has ended inside it. That field's
+    /// record is necessarily the last one, and the csv reader only sees the end of the input
+    /// while reading it, so the check after each record catches exactly that record.
+    fn unclosed_quote(&self) -> Option<u64> {
+        match self.state {
+            QuoteState::Quoted { line } if self.eof => Some(line),
+            _ => None,
+        }
+    }
+}
+
+impl Read for QuoteTracker {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.enabled {
+            if n == 0 && !buf.is_empty() {
+                self.eof = true;
+            }
+            self.feed(&buf[..n]);
+        }
+        Ok(n)
     }
 }

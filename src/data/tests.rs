@@ -15,6 +15,7 @@ fn opts(text: &str, labels: &[&str]) -> LabelledOptions {
         label_names: vec![],
         spec: LabelSpec::default(),
         skip_bad_rows: false,
+        group: None,
     }
 }
 
@@ -91,6 +92,16 @@ fn jsonl_objects_blank_lines_and_bad_lines() {
     assert_eq!(data.rows_read, 4);
     assert_eq!(data.bad_rows.len(), 1);
     assert_eq!(data.bad_rows[0].line, 4);
+}
+
+#[test]
+fn group_column_is_kept_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(&dir, "g.csv", b"text,label,lang\na,1,ar\nb,0,en\n");
+    let mut o = opts("text", &["label"]);
+    o.group = Some("lang".parse().unwrap());
+    let data = read_labelled(&[p], &o, &|_| {}).unwrap();
+    assert_eq!(data.groups, ["ar", "en"]);
 }
 
 #[test]

@@ -257,7 +257,7 @@ impl ValidTrainParams {
         let started = Instant::now();
         let normalizer = Normalizer::new(self.normalize);
         let featurizer = Featurizer::new(self.features)?;
-        let (x, idf) = self.featurize(texts, &normalizer, &featurizer, progress);
+        let (x, idf, kept) = self.featurize(texts, &normalizer, &featurizer, progress);
         let featurize_seconds = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
@@ -335,15 +335,14 @@ impl ValidTrainParams {
         }
         let optimize_seconds = started.elapsed().as_secs_f64();
 
-        // Back to bucket space: column c of x is the c-th bucket with a non-zero idf.
+        // Back to bucket space: column c of x is bucket kept[c].
         let buckets = self.features.buckets();
-        let kept: Vec<usize> = (0..buckets).filter(|&b| idf[b] != 0.0).collect();
         let bucket_weights: Vec<Vec<f32>> = weights
             .iter()
             .map(|w| {
                 let mut out = vec![0.0f32; buckets];
                 for (c, &b) in kept.iter().enumerate() {
-                    out[b] = w[c] as f32;
+                    out[b as usize] = w[c] as f32;
                 }
                 out
             })
@@ -377,8 +376,9 @@ impl ValidTrainParams {
         Ok((model, report))
     }
 
-    /// Steps 1–3: TF-IDF matrix over the kept buckets, and the idf of every bucket (0 = dropped).
-    fn featurize(&self, texts: &[String], normalizer: &Normalizer, featurizer: &Featurizer, progress: &dyn Progress) -> (CsrMatrix, Vec<f32>) {
+    /// Steps 1–3: TF-IDF matrix over the kept buckets, the idf of every bucket (0 = dropped), and
+    /// the bucket of each column.
+    fn featurize(&self, texts: &[String], normalizer: &Normalizer, featurizer: &Featurizer, progress: &dyn Progress) -> (CsrMatrix, Vec<f32>, Vec<u32>) {
         let cfg = self.features;
         let buckets = cfg.buckets();
         progress.stage("featurise", texts.len() as u64);
@@ -404,17 +404,21 @@ impl ValidTrainParams {
         }
         let df = x.column_counts();
         let n = x.nrows() as f64;
+        // Columns are the kept buckets numbered by decreasing document frequency (ties by
+        // bucket): the frequent n-grams, which make most of the non-zeros, then share a small hot
+        // region of every dense vector the optimiser touches, and stay in cache while the matrix
+        // streams past.
+        let mut kept: Vec<u32> = (0..buckets as u32).filter(|&b| df[b as usize] >= self.min_df).collect();
+        kept.sort_by_key(|&b| (std::cmp::Reverse(df[b as usize]), b));
         let mut map = vec![u32::MAX; buckets];
         let mut idf = vec![0.0f32; buckets];
-        let mut idf_col = Vec::new();
-        for b in 0..buckets {
-            if df[b] >= self.min_df {
-                // Smooth idf, as scikit-learn: ln((1 + n) / (1 + df)) + 1.
-                let v = if cfg.idf { (((1.0 + n) / (1.0 + df[b] as f64)).ln() + 1.0) as f32 } else { 1.0 };
-                map[b] = idf_col.len() as u32;
-                idf_col.push(v);
-                idf[b] = v;
-            }
+        let mut idf_col = Vec::with_capacity(kept.len());
+        for (c, &b) in kept.iter().enumerate() {
+            // Smooth idf, as scikit-learn: ln((1 + n) / (1 + df)) + 1.
+            let v = if cfg.idf { (((1.0 + n) / (1.0 + df[b as usize] as f64)).ln() + 1.0) as f32 } else { 1.0 };
+            map[b as usize] = c as u32;
+            idf_col.push(v);
+            idf[b as usize] = v;
         }
         x.remap_columns(idf_col.len(), &map, |_, _, v| v);
         x.map_rows_par(|_, idx, vals| {
@@ -428,7 +432,8 @@ impl ValidTrainParams {
                 vals.iter_mut().for_each(|v| *v *= inv);
             }
         });
-        (x, idf)
+        x.sort_rows_par();
+        (x, idf, kept)
     }
 
     /// Calibrate held-out margins, choose the threshold, and measure.

@@ -74,7 +74,11 @@ pub fn load_model(path: Option<&Path>) -> Result<Model, CliError> {
             if !p.exists() {
                 return Err(CliError::model(anyhow::anyhow!("model file {} does not exist", p.display())));
             }
-            Model::load(p).map_err(CliError::model)
+            // A library I/O error names only the path; say it is the model that cannot be read.
+            Model::load(p).map_err(|e| match e {
+                Error::Io { source, .. } => CliError::model(anyhow::anyhow!("model file {}: cannot read: {source}", p.display())),
+                e => CliError::model(e),
+            })
         }
         None => raqib::model::embedded_default().map_err(CliError::model),
     }

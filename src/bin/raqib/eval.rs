@@ -3,7 +3,7 @@
 //! calibration error and reliability bins; `--json`; `--report FILE.html`.
 
 use crate::common::{print_json, CliError, CliResult, ModelArg};
-use crate::input::{Bars, LabelArgs, TableArgs};
+use crate::input::{report_skipped, Bars, LabelArgs, TableArgs};
 use anyhow::anyhow;
 use raqib::data::{read_labelled, ColumnRef, LabelledOptions, TableReader};
 use raqib::eval::{binary_report, BinaryReport};
@@ -50,6 +50,9 @@ pub struct EvalArgs {
     /// Write a self-contained HTML report (curves, histograms, worst errors).
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
+    /// Also report every label per value of this column (e.g. lang or kind).
+    #[arg(long, value_name = "COLUMN")]
+    group_by: Option<String>,
     /// Worst false positives and false negatives listed in the report.
     #[arg(long, value_name = "N", default_value_t = 25)]
     worst: usize,
@@ -79,6 +82,13 @@ pub struct LabelEval {
     pub predicted: Vec<bool>,
 }
 
+/// The evaluation restricted to the rows of one value of the `--group-by` column.
+#[derive(Debug, Serialize)]
+pub struct GroupEval {
+    pub group: String,
+    pub labels: Vec<LabelEval>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct EvalOutput {
     pub model: ModelInfo,
@@ -86,6 +96,8 @@ pub struct EvalOutput {
     pub rows_read: u64,
     pub rows_skipped: usize,
     pub labels: Vec<LabelEval>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupEval>,
 }
 
 pub fn run(args: EvalArgs) -> CliResult {
@@ -132,14 +144,13 @@ pub fn run(args: EvalArgs) -> CliResult {
         label_names: vec![],
         spec: args.labels.spec(),
         skip_bad_rows: args.labels.skip_bad_rows,
+        group: args.group_by.as_ref().map(|c| c.parse().unwrap_or(ColumnRef::Name(c.clone()))),
     };
     let bars = Bars::new(args.quiet || args.json);
     bars.spinner("reading");
     let data = read_labelled(&args.data, &opts, &|n| bars.set_position(n))?;
     bars.finish();
-    for bad in data.bad_rows.iter().take(10) {
-        eprintln!("skipped {bad}");
-    }
+    report_skipped(&data.bad_rows, data.rows_read);
     let scores = model.score_batch(&data.texts);
 
     let mut labels = Vec::new();
@@ -158,12 +169,34 @@ pub fn run(args: EvalArgs) -> CliResult {
         let report = binary_report(&probs, &predicted, &truth, threshold, &args.threshold, args.bins);
         labels.push(LabelEval { label: label.clone(), column: column.clone(), report, probs, truth, predicted });
     }
+    // Per group: the same evaluation on the rows of each value, in sorted order.
+    let mut values: Vec<&String> = data.groups.iter().collect();
+    values.sort();
+    values.dedup();
+    let groups: Vec<GroupEval> = values
+        .into_iter()
+        .map(|g| {
+            let rows: Vec<usize> = (0..data.groups.len()).filter(|&i| &data.groups[i] == g).collect();
+            let labels = labels
+                .iter()
+                .map(|l| {
+                    let pick = |v: &[f64]| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+                    let pick_b = |v: &[bool]| rows.iter().map(|&i| v[i]).collect::<Vec<bool>>();
+                    let (probs, truth, predicted) = (pick(&l.probs), pick_b(&l.truth), pick_b(&l.predicted));
+                    let report = binary_report(&probs, &predicted, &truth, l.report.at_model_threshold.threshold, &args.threshold, args.bins);
+                    LabelEval { label: l.label.clone(), column: l.column.clone(), report, probs, truth, predicted }
+                })
+                .collect();
+            GroupEval { group: g.clone(), labels }
+        })
+        .collect();
     let output = EvalOutput {
         model: ModelInfo { name: model.meta().name.clone(), hash: model.hash() },
         inputs: args.data.clone(),
         rows_read: data.rows_read,
         rows_skipped: data.bad_rows.len(),
         labels,
+        groups,
     };
     if let Some(path) = &args.report {
         crate::report::write_html(path, &output, &data.texts, args.worst).map_err(CliError::input)?;
@@ -172,8 +205,27 @@ pub fn run(args: EvalArgs) -> CliResult {
         print_json(&output)?;
     } else {
         print_tables(&output);
+        print_groups(&output);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_groups(out: &EvalOutput) {
+    if out.groups.is_empty() {
+        return;
+    }
+    let f = |x: Option<f64>| x.map_or("   n/a".into(), |v| format!("{v:.4}"));
+    println!("\nby group, at the model's thresholds:");
+    println!("  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}", "group", "label", "rows", "pos", "ROC AUC", "precision", "recall", "FPR");
+    for g in &out.groups {
+        for l in &g.labels {
+            let (r, t) = (&l.report, &l.report.at_model_threshold);
+            println!(
+                "  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9.4} {:>7.4} {:>7.4}",
+                g.group, l.label, r.rows, r.positives, f(r.roc_auc), t.precision, t.recall, t.false_positive_rate
+            );
+        }
+    }
 }
 
 fn print_tables(out: &EvalOutput) {

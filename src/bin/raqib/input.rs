@@ -1,7 +1,7 @@
 //! Flags for reading tables, shared by `train`, `score` and `eval`, and the progress bars.
 
 use anyhow::anyhow;
-use raqib::data::{Format, LabelSpec, ReadOptions};
+use raqib::data::{BadRow, Format, LabelSpec, ReadOptions};
 use std::io::IsTerminal;
 
 /// How to read input files (CSV, TSV or JSONL).
@@ -55,6 +55,20 @@ pub struct LabelArgs {
 impl LabelArgs {
     pub fn spec(&self) -> LabelSpec {
         LabelSpec { positive: self.positive.clone(), negative: self.negative.clone() }
+    }
+}
+
+/// Tell how many rows `--skip-bad-rows` skipped and where (the first ten), on stderr.
+pub fn report_skipped(bad_rows: &[BadRow], rows_read: u64) {
+    if bad_rows.is_empty() {
+        return;
+    }
+    eprintln!("skipped {} bad row(s) of {rows_read}:", bad_rows.len());
+    for bad in bad_rows.iter().take(10) {
+        eprintln!("  {bad}");
+    }
+    if bad_rows.len() > 10 {
+        eprintln!("  … and {} more", bad_rows.len() - 10);
     }
 }
 

@@ -74,8 +74,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(CliError { error, .. }) if common::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(CliError { code, error }) => {
-            eprintln!("raqib: error: {error:#}");
+            eprintln!("raqib: error: {}", one_line(&error));
             ExitCode::from(code)
         }
     }
+}
+
+/// The error and its causes on one line. Library errors already print their source (an I/O
+/// error names the path and the OS reason), so a cause whose text is already in the message is
+/// not repeated, and line breaks (a file name or a value from the data) are escaped: scripts
+/// read exactly one `raqib: error:` line.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message.replace('\r', "\\r").replace('\n', "\\n")
 }

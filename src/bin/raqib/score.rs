@@ -162,7 +162,9 @@ impl Summary {
 
 /// Writes rows back in the input's format with the score columns appended.
 enum Writer {
-    Delimited { csv: csv::Writer<Box<dyn Write>>, names: Vec<String>, explain: bool },
+    /// `width`: fields per input row (the header's, or the first row's without one). Shorter rows
+    /// are padded to it so that the appended columns stay under their names.
+    Delimited { csv: csv::Writer<Box<dyn Write>>, names: Vec<String>, explain: bool, width: usize },
     Jsonl { out: std::io::BufWriter<Box<dyn Write>>, names: Vec<String>, explain: bool },
 }
 
@@ -172,6 +174,7 @@ impl Writer {
         match reader.format() {
             Format::Csv | Format::Tsv => {
                 let mut csv = csv::WriterBuilder::new().delimiter(reader.delimiter()).flexible(true).from_writer(out);
+                let width = reader.header_record().map_or(0, |h| h.len());
                 if let Some(header) = reader.header_record() {
                     let mut rec = header.clone();
                     for n in &names {
@@ -185,7 +188,7 @@ impl Writer {
                     rec.push_field(b"error");
                     csv.write_byte_record(&rec).map_err(io_error)?;
                 }
-                Ok(Writer::Delimited { csv, names, explain })
+                Ok(Writer::Delimited { csv, names, explain, width })
             }
             Format::Jsonl => Ok(Writer::Jsonl { out: std::io::BufWriter::with_capacity(1 << 16, out), names, explain }),
         }
@@ -193,11 +196,17 @@ impl Writer {
 
     fn write(&mut self, row: &Row, outcome: &Outcome) -> anyhow::Result<()> {
         match self {
-            Writer::Delimited { csv, names, explain } => {
+            Writer::Delimited { csv, names, explain, width } => {
                 let mut rec = match &row.data {
                     RowData::Fields(r) => r.clone(),
                     _ => csv::ByteRecord::new(),
                 };
+                if *width == 0 {
+                    *width = rec.len();
+                }
+                while rec.len() < *width {
+                    rec.push_field(b"");
+                }
                 match outcome {
                     Ok((s, why)) => {
                         for l in &s.labels {

@@ -1,7 +1,7 @@
 //! `raqib train`: labelled files → model file and a JSON training report beside it.
 
 use crate::common::{CliError, CliResult};
-use crate::input::{Bars, LabelArgs, TableArgs};
+use crate::input::{report_skipped, Bars, LabelArgs, TableArgs};
 use anyhow::{anyhow, Context};
 use linfa::ParamGuard;
 use raqib::data::{read_labelled, ColumnRef, LabelledOptions};
@@ -179,6 +179,7 @@ pub fn run(args: TrainArgs) -> CliResult {
         label_names: args.label_name.clone(),
         spec: args.labels.spec(),
         skip_bad_rows: args.labels.skip_bad_rows,
+        group: None,
     };
     // Validate the flags before spending time on reading.
     let placeholder: Vec<String> = (0..args.label_column.len()).map(|i| format!("label{i}")).collect();
@@ -187,15 +188,7 @@ pub fn run(args: TrainArgs) -> CliResult {
     bars.spinner("reading");
     let data = read_labelled(&args.data, &opts, &|n| bars.set_position(n))?;
     bars.finish();
-    if !data.bad_rows.is_empty() {
-        eprintln!("skipped {} bad row(s) of {}:", data.bad_rows.len(), data.rows_read);
-        for bad in data.bad_rows.iter().take(10) {
-            eprintln!("  {bad}");
-        }
-        if data.bad_rows.len() > 10 {
-            eprintln!("  … and {} more", data.bad_rows.len() - 10);
-        }
-    }
+    report_skipped(&data.bad_rows, data.rows_read);
     let params = args.params(data.label_names.clone()).map_err(CliError::input)?;
     let (model, report) = params.train(&data.texts, data.targets.view(), None, &bars)?;
     bars.finish();
