@@ -34,10 +34,22 @@ fn main() {
     if let Some(n) = std::env::var("RAQIB_BENCH_LIMIT").ok().and_then(|v| v.parse().ok()) {
         texts.truncate(n);
     }
-    let model = match std::env::var_os("RAQIB_BENCH_MODEL") {
-        Some(p) => raqib::Model::load(p).expect("bench model loads"),
-        None => raqib::model::embedded_default().expect("embedded model"),
-    };
+    let path = std::env::var_os("RAQIB_BENCH_MODEL");
+    // Load time: median of 21 loads (from the file, or parsing the embedded default).
+    let mut loads = Vec::new();
+    let mut model = None;
+    for _ in 0..21 {
+        let t = Instant::now();
+        let m = match &path {
+            Some(p) => raqib::Model::load(p).expect("bench model loads"),
+            None => raqib::model::embedded_default().expect("embedded model"),
+        };
+        loads.push(t.elapsed().as_secs_f64() * 1e3);
+        model = Some(m);
+    }
+    let model = model.expect("loaded");
+    let entries = (0..model.featurizer().config().buckets() as u32).filter(|&b| model.bucket_row(b).0 != 0.0).count();
+    println!("model load: median {:.1} ms ({} features in the file)", median(loads), entries);
     let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
     println!(
         "corpus: {} comments, mean {:.0} characters; model {:?}, 2^{} buckets, {} labels",

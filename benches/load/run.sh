@@ -11,8 +11,9 @@
 #     (written for raqib), plus, when the folder exists, up to $DATASET_TEXTS texts READ from
 #     ../shared/datasets/suite/*/test.csv (public research data: read at run time, never copied
 #     into the repository). Without that folder it says so and uses the comments file alone.
-#  4. Starts `raqib serve` on 127.0.0.1 pinned to CPU(s) $SERVER_CPUS; oha runs pinned to
-#     $LOAD_CPUS, so the load generator does not steal the server's core.
+#  4. Starts `raqib serve` on 127.0.0.1, free to use every core as in production (or pinned to
+#     $SERVER_CPUS when set, e.g. SERVER_CPUS=0 for a one-core server); oha runs pinned to
+#     $LOAD_CPUS (default CPU 1), so the load generator takes at most one core.
 #  5. Each run: throughput at max (closed loop: $CONC connections for $MAX_DURATION), then latency
 #     at a fixed $RATE requests/s (open loop, coordinated-omission corrected, $DURATION).
 #  6. Reports per run and medians: req/s, p50, p99, p99.9, errors (any non-200 or transport error),
@@ -27,7 +28,7 @@ DURATION=${DURATION:-20s}
 MAX_DURATION=${MAX_DURATION:-10s}
 CONC=${CONC:-32}
 RATE_CONC=${RATE_CONC:-16}
-SERVER_CPUS=${SERVER_CPUS:-0}
+SERVER_CPUS=${SERVER_CPUS:-}
 LOAD_CPUS=${LOAD_CPUS:-1}
 PORT=${PORT:-18473}
 ROUTE=${ROUTE:-/v1/check}
@@ -96,8 +97,13 @@ case "$ROUTE" in
 esac
 
 # 4. Start the server; its request log goes to a file (info level, as in production).
+# Not through run(): a backgrounded function is a subshell, and $! must be the server itself
+# (taskset execs it, keeping the pid) for the RSS readings and the final kill.
+PIN=()
+if [ -n "$SERVER_CPUS" ]; then PIN=(taskset -c "$SERVER_CPUS"); fi
+echo "+ ${PIN[*]} $RAQIB serve --bind 127.0.0.1:$PORT --log-format json $SERVER_ARGS" >&2
 # shellcheck disable=SC2086
-run taskset -c "$SERVER_CPUS" "$RAQIB" serve --bind "127.0.0.1:$PORT" --log-format json $SERVER_ARGS 2>"$WORK/server.log" &
+"${PIN[@]}" "$RAQIB" serve --bind "127.0.0.1:$PORT" --log-format json $SERVER_ARGS >/dev/null 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do
     if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" 2>/dev/null; then break; fi

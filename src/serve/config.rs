@@ -358,7 +358,11 @@ mod tests {
         let mut p = ServeParams::default();
         p.limits.max_batch_body_bytes = 10;
         assert!(p.check().is_err());
-        assert!(ServeParams::default().check().is_ok());
+        let config = ServeParams::default().check().unwrap();
+        // Nothing is exposed unless the operator says so.
+        assert!(config.bind().ip().is_loopback());
+        assert_eq!(config.limits().max_body_bytes, 64 * 1024);
+        assert_eq!(config.limits().max_batch, 1000);
     }
 
     #[test]

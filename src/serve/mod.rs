@@ -217,3 +217,46 @@ impl Signals {
         (reloads, shutdown)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// The library path, as an embedding application would use it: `serve` on an ephemeral port
+    /// with its own shutdown future, one real request over TCP, then a clean stop.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serves_on_an_ephemeral_port_until_told_to_stop() {
+        let config = ServeParams::default().check().unwrap();
+        let state = AppState::new(config, crate::testutil::tiny_model().clone()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        let answer = tokio::task::spawn_blocking(move || {
+            let body = r#"{"text": "اقتلوهم kill them", "id": "x"}"#;
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "POST /v1/check HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let json: serde_json::Value =
+            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(json["id"], "x");
+        assert_eq!(json["action"], "hold");
+        assert_eq!(json["model"]["hash"], state.snapshot().hash);
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}

@@ -208,7 +208,10 @@ fn roc_chart(l: &LabelEval) -> anyhow::Result<String> {
         1.0,
         None,
         |c| {
-            c.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], REFERENCE.stroke_width(1)))?;
+            c.draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                REFERENCE.stroke_width(1),
+            ))?;
             c.draw_series(LineSeries::new(curve, CURVE.stroke_width(2)))?;
             c.draw_series(std::iter::once(Circle::new(operating, 4, BLACK.filled())))?;
             Ok(())
@@ -258,8 +261,16 @@ fn class_histogram(probs: &[f64], truth: &[bool], class: bool) -> (Vec<f64>, u64
 
 fn histogram_chart(l: &LabelEval) -> anyhow::Result<String> {
     let classes = [
-        (class_histogram(&l.probs, &l.truth, false), NEGATIVE, "negatives"),
-        (class_histogram(&l.probs, &l.truth, true), POSITIVE, "positives"),
+        (
+            class_histogram(&l.probs, &l.truth, false),
+            NEGATIVE,
+            "negatives",
+        ),
+        (
+            class_histogram(&l.probs, &l.truth, true),
+            POSITIVE,
+            "positives",
+        ),
     ];
     let top = classes
         .iter()
@@ -289,9 +300,12 @@ fn histogram_chart(l: &LabelEval) -> anyhow::Result<String> {
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], fill));
             }
             if let Some(t) = threshold {
-                c.draw_series(LineSeries::new([(t, 0.0), (t, y_max)], BLACK.stroke_width(1)))?
-                    .label(format!("threshold {t:.3}"))
-                    .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK));
+                c.draw_series(LineSeries::new(
+                    [(t, 0.0), (t, y_max)],
+                    BLACK.stroke_width(1),
+                ))?
+                .label(format!("threshold {t:.3}"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK));
             }
             Ok(())
         },
@@ -313,8 +327,14 @@ fn reliability_chart(l: &LabelEval) -> anyhow::Result<String> {
         1.0,
         None,
         |c| {
-            c.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], REFERENCE.stroke_width(1)))?;
-            c.draw_series(LineSeries::new(points.iter().copied(), CURVE.stroke_width(2)))?;
+            c.draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                REFERENCE.stroke_width(1),
+            ))?;
+            c.draw_series(LineSeries::new(
+                points.iter().copied(),
+                CURVE.stroke_width(2),
+            ))?;
             c.draw_series(points.iter().map(|&p| Circle::new(p, 3, CURVE.filled())))?;
             Ok(())
         },
@@ -427,7 +447,12 @@ mod tests {
         assert_eq!(downsample(&short, 500), short);
         // A monotone staircase of 10,000 points, like a ROC curve.
         let stairs: Vec<(f64, f64)> = (0..=10_000)
-            .map(|i| (i as f64 / 10_000.0, ((i as f64 / 10_000.0).sqrt() * 100.0).floor() / 100.0))
+            .map(|i| {
+                (
+                    i as f64 / 10_000.0,
+                    ((i as f64 / 10_000.0).sqrt() * 100.0).floor() / 100.0,
+                )
+            })
             .collect();
         let d = downsample(&stairs, 500);
         assert!(d.len() <= 500 && d.len() > 100, "{}", d.len());
@@ -454,7 +479,10 @@ mod tests {
         let mut h = String::new();
         charts(&mut h, &l).unwrap();
         assert_eq!(h.matches("<svg").count(), 4, "{h}");
-        assert!(h.contains("<text") && h.contains("false positive rate"), "{h}");
+        assert!(
+            h.contains("<text") && h.contains("false positive rate"),
+            "{h}"
+        );
         assert!(h.contains("<polyline") && h.contains("<rect"), "{h}");
         assert!(!h.contains("http"), "no namespace URL or other link: {h}");
     }
@@ -464,7 +492,10 @@ mod tests {
         let l = label(vec![0.9, 0.1, 0.4], vec![false, false, false], 0.5);
         let mut h = String::new();
         label_section(&mut h, &l, &["a".into(), "b".into(), "c".into()], 5).unwrap();
-        assert!(h.contains("No ROC curve") && h.contains("No precision-recall curve"), "{h}");
+        assert!(
+            h.contains("No ROC curve") && h.contains("No precision-recall curve"),
+            "{h}"
+        );
         // The histogram and the reliability diagram are still drawn.
         assert_eq!(h.matches("<svg").count(), 2, "{h}");
     }
