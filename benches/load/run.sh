@@ -123,6 +123,7 @@ for i in $(seq "$RUNS"); do
     run taskset -c "$LOAD_CPUS" "$OHA" -z "$DURATION" -q "$RATE" -c "$RATE_CONC" --latency-correction "${OHA_COMMON[@]}" "$URL" >"$WORK/rate-$i.json"
 done
 RSS_AFTER=$(rss)
+python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$PORT/metrics').read().decode())" >"$WORK/metrics.txt"
 
 # 6. Report.
 python3 - "$WORK" "$RUNS" "$RSS_BEFORE" "$RSS_AFTER" "$RATE" "$ROUTE" <<'PY'
@@ -152,5 +153,16 @@ total_req = sum(row[0]["ok"] + row[1]["ok"] for row in rows)
 print(f"\nmedians of {runs} runs: max {med('rps', 0):.0f} req/s; at {rate} req/s p50 {med('p50', 1):.0f} us, "
       f"p99 {med('p99', 1):.0f} us, p99.9 {med('p999', 1):.0f} us; errors {total_err} of {total_req + total_err} requests; "
       f"RSS {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB after")
+# The server's own view: time from request to answer inside the process (its histogram), which
+# leaves out the network stack, the client and the wait for a CPU.
+buckets = []
+for line in open(f"{work}/metrics.txt"):
+    if line.startswith("raqib_http_request_duration_seconds_bucket") and f'route="{route}"' in line:
+        le = line.split('le="')[1].split('"')[0]
+        buckets.append((le, int(line.rsplit(" ", 1)[1])))
+if buckets:
+    total = buckets[-1][1]
+    shown = [f"<= {float(le) * 1e6:.0f} us: {n / total:.4%}" for le, n in buckets if le != "+Inf" and float(le) <= 0.005]
+    print(f"inside the server ({total} requests, warm-up included): " + "; ".join(shown))
 PY
 grep -c '"message":"request"' "$WORK/server.log" | sed 's/^/server request log lines: /' >&2

@@ -149,7 +149,12 @@ pub fn read_labelled(files: &[PathBuf], opts: &LabelledOptions, on_rows: &dyn Fn
             let group = group_col.as_ref().map(|g| row.text_lossy(g).map(|v| v.trim().to_string()));
             match (read_row(path, &row, &text_col, &label_cols, &opts.spec, &mut seen), group) {
                 (Ok(_), Some(Err(e))) => {
-                    let bad = BadRow { path: path.clone(), line: row.line, column: None, reason: format!("group column: {e}") };
+                    let bad = BadRow {
+                        path: path.clone(),
+                        line: row.line,
+                        column: None,
+                        reason: format!("group column: {e}"),
+                    };
                     if opts.skip_bad_rows {
                         bad_rows.push(bad);
                     } else if first_bad.is_none() {
@@ -213,7 +218,8 @@ fn read_row(
     seen: &mut [BTreeMap<String, u64>],
 ) -> std::result::Result<(String, Vec<bool>), BadRow> {
     let bad = |column: Option<u64>, reason: String| BadRow { path: path.into(), line: row.line, column, reason };
-    let col_no = |c: &Column| (c.index != usize::MAX && !matches!(row.data, RowData::Json(_))).then_some(c.index as u64 + 1);
+    let col_no =
+        |c: &Column| (c.index != usize::MAX && !matches!(row.data, RowData::Json(_))).then_some(c.index as u64 + 1);
     if let RowData::BadJson { error, column, .. } = &row.data {
         return Err(bad(Some(*column), format!("not valid JSON: {error}")));
     }

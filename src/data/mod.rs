@@ -120,7 +120,11 @@ pub enum RowData {
     Fields(csv::ByteRecord),
     Json(serde_json::Value),
     /// A JSONL line that is not valid JSON: kept so that the row still counts.
-    BadJson { raw: Vec<u8>, error: String, column: u64 },
+    BadJson {
+        raw: Vec<u8>,
+        error: String,
+        column: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,12 +139,25 @@ pub struct Row {
 /// Why a field could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldError {
-    Missing { column: String, found: usize },
+    Missing {
+        column: String,
+        found: usize,
+    },
     /// A JSONL row without the key or array element, or with `null` there.
-    MissingValue { column: String },
-    InvalidUtf8 { column: String, byte: usize },
-    NotText { column: String, found: String },
-    BadJson { error: String },
+    MissingValue {
+        column: String,
+    },
+    InvalidUtf8 {
+        column: String,
+        byte: usize,
+    },
+    NotText {
+        column: String,
+        found: String,
+    },
+    BadJson {
+        error: String,
+    },
 }
 
 impl std::fmt::Display for FieldError {
@@ -150,7 +167,9 @@ impl std::fmt::Display for FieldError {
                 write!(f, "no field for column {column} (the row has {found} fields; an unbalanced quote may have joined lines)")
             }
             FieldError::MissingValue { column } => write!(f, "no value for {column:?} (absent or null)"),
-            FieldError::InvalidUtf8 { column, byte } => write!(f, "column {column} is not valid UTF-8 (byte {byte} of the field)"),
+            FieldError::InvalidUtf8 { column, byte } => {
+                write!(f, "column {column} is not valid UTF-8 (byte {byte} of the field)")
+            }
             FieldError::NotText { column, found } => write!(f, "column {column} holds {found}, not text"),
             FieldError::BadJson { error } => write!(f, "not valid JSON: {error}"),
         }
@@ -162,7 +181,8 @@ impl Row {
     pub fn text(&self, col: &Column) -> std::result::Result<Cow<'_, str>, FieldError> {
         match &self.data {
             RowData::Fields(rec) => {
-                let bytes = rec.get(col.index).ok_or(FieldError::Missing { column: col.name.clone(), found: rec.len() })?;
+                let bytes =
+                    rec.get(col.index).ok_or(FieldError::Missing { column: col.name.clone(), found: rec.len() })?;
                 std::str::from_utf8(bytes)
                     .map(Cow::Borrowed)
                     .map_err(|e| FieldError::InvalidUtf8 { column: col.name.clone(), byte: e.valid_up_to() })
@@ -178,7 +198,9 @@ impl Row {
                     Some(serde_json::Value::Null) | None => Err(FieldError::MissingValue { column: col.name.clone() }),
                     Some(serde_json::Value::Bool(b)) => Ok(Cow::Owned(b.to_string())),
                     Some(serde_json::Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
-                    Some(other) => Err(FieldError::NotText { column: col.name.clone(), found: json_kind(other).into() }),
+                    Some(other) => {
+                        Err(FieldError::NotText { column: col.name.clone(), found: json_kind(other).into() })
+                    }
                 }
             }
             RowData::BadJson { error, .. } => Err(FieldError::BadJson { error: error.clone() }),
@@ -253,7 +275,19 @@ impl TableReader {
             Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
         };
         let delimiter = opts.delimiter.unwrap_or_else(|| format.default_delimiter());
-        let mut reader = TableReader { path: path.into(), format, delimiter, header: None, header_raw: None, inner: Inner::Delimited(csv::Reader::from_reader(QuoteTracker::new(Box::new(std::io::empty()), b',', false))), rows: 0 };
+        let mut reader = TableReader {
+            path: path.into(),
+            format,
+            delimiter,
+            header: None,
+            header_raw: None,
+            inner: Inner::Delimited(csv::Reader::from_reader(QuoteTracker::new(
+                Box::new(std::io::empty()),
+                b',',
+                false,
+            ))),
+            rows: 0,
+        };
         match format {
             Format::Csv | Format::Tsv => {
                 let tracked = QuoteTracker::new(source, delimiter, opts.quoting);
@@ -328,10 +362,17 @@ impl TableReader {
     /// Resolve a column. Errors name the column asked for and list the columns that exist.
     pub fn column(&self, col: &ColumnRef) -> Result<Column> {
         let listed = || match &self.header {
-            Some(h) if !h.is_empty() => h.iter().enumerate().map(|(i, n)| format!("{i}:{n:?}")).collect::<Vec<_>>().join(", "),
+            Some(h) if !h.is_empty() => {
+                h.iter().enumerate().map(|(i, n)| format!("{i}:{n:?}")).collect::<Vec<_>>().join(", ")
+            }
             _ => "no header (use 0-based column numbers)".into(),
         };
-        let missing = |what: String| Error::Input { path: self.path.clone(), line: 1, column: None, message: format!("{what}; columns: {}", listed()) };
+        let missing = |what: String| Error::Input {
+            path: self.path.clone(),
+            line: 1,
+            column: None,
+            message: format!("{what}; columns: {}", listed()),
+        };
         if let Some(h) = &self.header {
             let wanted = match col {
                 ColumnRef::Name(n) => Some(n.clone()),
@@ -361,7 +402,12 @@ impl TableReader {
 
     fn csv_error(&self, e: csv::Error) -> Error {
         let line = e.position().map_or(0, |p| p.line());
-        Error::Input { path: self.path.clone(), line, column: None, message: format!("malformed {}: {e}", self.format.name()) }
+        Error::Input {
+            path: self.path.clone(),
+            line,
+            column: None,
+            message: format!("malformed {}: {e}", self.format.name()),
+        }
     }
 
     fn unclosed_quote_error(&self, line: u64) -> Error {
@@ -426,7 +472,9 @@ impl TableReader {
                     }
                     let data = match serde_json::from_slice::<serde_json::Value>(trimmed) {
                         Ok(v) => RowData::Json(v),
-                        Err(e) => RowData::BadJson { raw: trimmed.to_vec(), error: e.to_string(), column: e.column() as u64 },
+                        Err(e) => {
+                            RowData::BadJson { raw: trimmed.to_vec(), error: e.to_string(), column: e.column() as u64 }
+                        }
                     };
                     break Row { line: *line, lines: 1, data };
                 }
@@ -442,9 +490,13 @@ impl TableReader {
 enum QuoteState {
     FieldStart,
     Unquoted,
-    Quoted { line: u64 },
+    Quoted {
+        line: u64,
+    },
     /// Just after a `"` inside a quoted field: the field's end, or the first of `""`.
-    AfterQuote { line: u64 },
+    AfterQuote {
+        line: u64,
+    },
 }
 
 /// Passes bytes through to the csv reader while following its quoting rules, to notice what the
@@ -505,5 +557,49 @@ impl Read for QuoteTracker {
             self.feed(&buf[..n]);
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod quote_tests {
+    use super::*;
+
+    fn rows(bytes: &[u8], quoting: bool) -> Vec<Result<Row>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, bytes).unwrap();
+        let opts = ReadOptions { quoting, ..ReadOptions::default() };
+        let mut r = TableReader::open(&path, &opts).unwrap();
+        std::iter::from_fn(|| r.next_row()).collect()
+    }
+
+    #[test]
+    fn unclosed_quote_after_many_buffers_is_reported_at_its_line() {
+        // Far more than the csv reader's buffer before the bad quote, so that the end of the
+        // input is seen long after the first records were returned.
+        let mut csv = String::from("text,label\n");
+        for i in 0..20_000 {
+            csv += &format!("\"comment {i}, quoted\nover two lines\",0\n");
+        }
+        let bad_line = 2 + 2 * 20_000;
+        csv += "\"never closed,1\nmore,0\n";
+        let got = rows(csv.as_bytes(), true);
+        assert_eq!(got.len(), 20_001);
+        assert!(got[..20_000].iter().all(|r| r.is_ok()));
+        let e = got[20_000].as_ref().unwrap_err().to_string();
+        assert!(e.contains(&format!("t.csv:{bad_line}:")) && e.contains("unbalanced quote"), "{e}");
+    }
+
+    #[test]
+    fn balanced_and_unquoted_quotes_are_not_errors() {
+        // Closed at the very end without a newline; doubled quotes; a quote inside an unquoted
+        // field is an ordinary character (the csv crate reads it so).
+        let got = rows(b"text,label\n\"a \"\"b\"\" c\",1\nsay \"hi,0\n\"last\",1", true);
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|r| r.is_ok()), "{got:?}");
+        // Without quoting, a leading quote never opens anything.
+        let got = rows(b"text,label\n\"open,1\nnext,0\n", false);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|r| r.is_ok()));
     }
 }

@@ -51,7 +51,8 @@ fn label_values_table() {
 #[test]
 fn csv_with_header_bom_and_quoted_newlines() {
     let dir = tempfile::tempdir().unwrap();
-    let p = file(&dir, "a.csv", "\u{FEFF}id,text,label\n1,\"line one\nline two, with comma\",1\n2,plain,0\n".as_bytes());
+    let p =
+        file(&dir, "a.csv", "\u{FEFF}id,text,label\n1,\"line one\nline two, with comma\",1\n2,plain,0\n".as_bytes());
     let data = read_labelled(&[p], &opts("text", &["label"]), &|_| {}).unwrap();
     assert_eq!(data.texts, ["line one\nline two, with comma", "plain"]);
     assert_eq!(data.targets.column(0).to_vec(), [true, false]);

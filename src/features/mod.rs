@@ -184,12 +184,20 @@ impl Featurizer {
         self.visit(text, scratch, &mut Buckets(out));
     }
 
-    /// Count the terms of `text` (already normalised) into `counter`; `first_seen` is called once
-    /// per distinct bucket as soon as it appears (the scorer prefetches its weights there).
+    /// Count the terms of `text` (already normalised) into `counter`, only the buckets `keep`
+    /// accepts; `first_seen` is called once per distinct kept bucket as soon as it appears (the
+    /// scorer prefetches its weights there).
     #[inline]
-    pub fn count_terms(&self, text: &str, scratch: &mut FeatScratch, counter: &mut TermCounter, first_seen: impl FnMut(u32)) {
+    pub fn count_terms(
+        &self,
+        text: &str,
+        scratch: &mut FeatScratch,
+        counter: &mut TermCounter,
+        keep: impl Fn(u32) -> bool,
+        first_seen: impl FnMut(u32),
+    ) {
         counter.clear();
-        self.visit(text, scratch, &mut Counting { counter, first_seen });
+        self.visit(text, scratch, &mut Counting { counter, keep, first_seen });
     }
 
     /// Every feature occurrence of `text` (already normalised) with its kind and span; used to
@@ -290,15 +298,16 @@ impl Sink for Buckets<'_> {
     }
 }
 
-struct Counting<'a, F> {
+struct Counting<'a, K, F> {
     counter: &'a mut TermCounter,
+    keep: K,
     first_seen: F,
 }
 
-impl<F: FnMut(u32)> Sink for Counting<'_, F> {
+impl<K: Fn(u32) -> bool, F: FnMut(u32)> Sink for Counting<'_, K, F> {
     #[inline(always)]
     fn emit(&mut self, bucket: u32, _: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
-        if self.counter.add(bucket) {
+        if (self.keep)(bucket) && self.counter.add(bucket) {
             (self.first_seen)(bucket);
         }
     }

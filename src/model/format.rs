@@ -174,6 +174,7 @@ impl Model {
                 }
             }
         }
+        model.index_features();
         model.hash = hash;
         Ok(model)
     }

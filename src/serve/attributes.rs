@@ -36,13 +36,8 @@ pub(crate) struct AttributeMap {
 /// Attribute name as Perspective spells them: upper-case ASCII letters, digits and underscores.
 fn normalize_name(name: &str) -> Result<String, String> {
     let name = name.trim();
-    if name.is_empty()
-        || name.len() > 64
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
-        return Err(format!(
-            "attribute name {name:?} must be 1-64 letters, digits or underscores"
-        ));
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!("attribute name {name:?} must be 1-64 letters, digits or underscores"));
     }
     Ok(name.to_ascii_uppercase())
 }
@@ -51,9 +46,7 @@ impl AttributeMap {
     /// Parse and add one `NAME=target` spec. Errors name the problem (the label itself is
     /// checked against the model at [`AttributeMap::resolve`]).
     pub(crate) fn push_spec(&mut self, spec: &str) -> Result<(), String> {
-        let (name, target) = spec
-            .split_once('=')
-            .ok_or("expected NAME=label, NAME=max or NAME=none")?;
+        let (name, target) = spec.split_once('=').ok_or("expected NAME=label, NAME=max or NAME=none")?;
         let name = normalize_name(name)?;
         let target = match target.trim() {
             "" => return Err("missing target after '='".into()),
@@ -89,7 +82,9 @@ impl AttributeMap {
                 AttributeTarget::Label(label) => {
                     let i = model.label_names().position(|l| l == label).ok_or_else(|| {
                         let have: Vec<&str> = model.label_names().collect();
-                        format!("attribute {name} maps to label {label:?}, which the model does not have (it has {have:?})")
+                        format!(
+                            "attribute {name} maps to label {label:?}, which the model does not have (it has {have:?})"
+                        )
                     })?;
                     map.insert(name.clone(), Target::Label(i));
                 }
@@ -128,10 +123,7 @@ impl Resolved {
             .map(|(k, t)| {
                 let v = match t {
                     Target::Max => "max".to_string(),
-                    Target::Label(i) => model
-                        .labels()
-                        .get(*i)
-                        .map_or_else(String::new, |l| l.name.clone()),
+                    Target::Label(i) => model.labels().get(*i).map_or_else(String::new, |l| l.name.clone()),
                 };
                 (k.clone(), v)
             })
@@ -198,13 +190,7 @@ mod tests {
         assert!(m.push_spec("threat=violence").is_ok());
         assert!(m.push_spec("INSULT = max").is_ok());
         assert!(m.push_spec("TOXICITY=none").is_ok());
-        assert_eq!(
-            m.overrides[0],
-            (
-                "THREAT".to_string(),
-                AttributeTarget::Label("violence".into())
-            )
-        );
+        assert_eq!(m.overrides[0], ("THREAT".to_string(), AttributeTarget::Label("violence".into())));
         assert_eq!(m.overrides[1].1, AttributeTarget::Max);
         assert!(m.push_spec("NOEQUALS").is_err());
         assert!(m.push_spec("BAD NAME=max").is_err());

@@ -23,10 +23,7 @@ pub enum ServeError {
     Model(#[from] crate::Error),
     /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     /// The server failed while running (accept loop, signal handlers).
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
@@ -159,10 +156,7 @@ impl ServeParams {
         let bad = |m: String| Err(ServeError::Config(m));
         let l = &self.limits;
         if l.max_body_bytes < 1024 {
-            return bad(format!(
-                "max body size {} bytes is below 1024",
-                l.max_body_bytes
-            ));
+            return bad(format!("max body size {} bytes is below 1024", l.max_body_bytes));
         }
         if l.max_batch_body_bytes < l.max_body_bytes {
             return bad("the batch body limit must be at least the body limit".into());
@@ -177,17 +171,11 @@ impl ServeParams {
             return bad("request timeout must be more than 0".into());
         }
         if l.max_concurrency == 0 || l.max_concurrency > tokio::sync::Semaphore::MAX_PERMITS {
-            return bad(format!(
-                "max concurrency {} is not within 1..={}",
-                l.max_concurrency,
-                u32::MAX
-            ));
+            return bad(format!("max concurrency {} is not within 1..={}", l.max_concurrency, u32::MAX));
         }
         if let Some(a) = self.perspective_align {
             if !(a > 0.0 && a < 1.0) {
-                return bad(format!(
-                    "perspective alignment {a} is not strictly between 0 and 1"
-                ));
+                return bad(format!("perspective alignment {a} is not strictly between 0 and 1"));
             }
         }
         let api_keys = match &self.api_key_file {
@@ -210,15 +198,11 @@ impl ServeParams {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                attributes
-                    .push_spec(line)
-                    .map_err(|m| file_error(p, format!("line {}: {m}", i + 1)))?;
+                attributes.push_spec(line).map_err(|m| file_error(p, format!("line {}: {m}", i + 1)))?;
             }
         }
         for spec in &self.attributes {
-            attributes
-                .push_spec(spec)
-                .map_err(|m| ServeError::Config(format!("--attribute {spec:?}: {m}")))?;
+            attributes.push_spec(spec).map_err(|m| ServeError::Config(format!("--attribute {spec:?}: {m}")))?;
         }
         Ok(ServeConfig {
             bind: self.bind,
@@ -237,10 +221,7 @@ impl ServeParams {
 }
 
 fn file_error(path: &Path, message: String) -> ServeError {
-    ServeError::File {
-        path: path.to_path_buf(),
-        message,
-    }
+    ServeError::File { path: path.to_path_buf(), message }
 }
 
 /// Non-comment lines of a secrets file, trimmed. Errors if unreadable, empty or a line is short.
@@ -254,21 +235,12 @@ fn read_secret_lines(path: &Path) -> Result<Vec<String>, ServeError> {
             continue;
         }
         if line.len() < MIN_KEY_LEN {
-            return Err(file_error(
-                path,
-                format!(
-                    "line {}: a key must be at least {MIN_KEY_LEN} characters",
-                    i + 1
-                ),
-            ));
+            return Err(file_error(path, format!("line {}: a key must be at least {MIN_KEY_LEN} characters", i + 1)));
         }
         out.push(line.to_string());
     }
     if out.is_empty() {
-        return Err(file_error(
-            path,
-            "no key in the file (blank lines and # comments are ignored)".into(),
-        ));
+        return Err(file_error(path, "no key in the file (blank lines and # comments are ignored)".into()));
     }
     Ok(out)
 }
@@ -302,18 +274,11 @@ impl std::fmt::Debug for KeySet {
 
 impl KeySet {
     fn from_file(path: &Path) -> Result<KeySet, ServeError> {
-        Ok(KeySet::new(
-            read_secret_lines(path)?.iter().map(String::as_str),
-        ))
+        Ok(KeySet::new(read_secret_lines(path)?.iter().map(String::as_str)))
     }
 
     pub(crate) fn new<'a>(keys: impl IntoIterator<Item = &'a str>) -> KeySet {
-        KeySet {
-            digests: keys
-                .into_iter()
-                .map(|k| Sha256::digest(k.as_bytes()).into())
-                .collect(),
-        }
+        KeySet { digests: keys.into_iter().map(|k| Sha256::digest(k.as_bytes()).into()).collect() }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -350,10 +315,7 @@ mod tests {
         let mut p = ServeParams::default();
         p.limits.max_batch = 0;
         assert!(matches!(p.check(), Err(ServeError::Config(_))));
-        let p = ServeParams {
-            perspective_align: Some(1.0),
-            ..Default::default()
-        };
+        let p = ServeParams { perspective_align: Some(1.0), ..Default::default() };
         assert!(matches!(p.check(), Err(ServeError::Config(_))));
         let mut p = ServeParams::default();
         p.limits.max_batch_body_bytes = 10;
@@ -373,10 +335,7 @@ mod tests {
         let keys = KeySet::from_file(&path).unwrap();
         assert!(keys.matches("0123456789abcdef"));
         std::fs::write(&path, "short\n").unwrap();
-        assert!(matches!(
-            KeySet::from_file(&path),
-            Err(ServeError::File { .. })
-        ));
+        assert!(matches!(KeySet::from_file(&path), Err(ServeError::File { .. })));
         std::fs::write(&path, "# only a comment\n").unwrap();
         assert!(KeySet::from_file(&path).is_err());
         assert!(KeySet::from_file(&dir.path().join("missing")).is_err());

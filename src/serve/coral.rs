@@ -73,10 +73,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
+    s.as_bytes().chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
 }
 
 /// Coral's "hold" answer.
@@ -90,11 +87,7 @@ fn withheld() -> Response {
 
 /// `POST /coral/phase`. Errors: 404 when no signing secret is configured, 401 for a missing or
 /// wrong signature, 400 for a body that is not Coral's request, 413 over the body limit.
-pub(crate) async fn phase(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
+pub(crate) async fn phase(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let secrets = &state.config().coral_secrets;
     if secrets.is_empty() {
         return Err(ApiError::new(
@@ -105,10 +98,7 @@ pub(crate) async fn phase(
     }
     let limits = state.config().limits;
     let bytes = read_body(&headers, body, limits.max_body_bytes).await?;
-    let Some(signature) = headers
-        .get("x-coral-signature")
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(signature) = headers.get("x-coral-signature").and_then(|v| v.to_str().ok()) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing_signature",
@@ -143,11 +133,7 @@ pub(crate) async fn phase(
     let scores = snap.model.score(&text);
     snap.count(state.metrics(), &scores);
     let outcome = RequestOutcome::single(&state, &snap, &scores, None, &text);
-    let mut res = if scores.flagged {
-        withheld()
-    } else {
-        StatusCode::NO_CONTENT.into_response()
-    };
+    let mut res = if scores.flagged { withheld() } else { StatusCode::NO_CONTENT.into_response() };
     res.extensions_mut().insert(outcome);
     Ok(res)
 }
@@ -159,11 +145,7 @@ mod tests {
     fn sign(secret: &str, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(body);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]
@@ -173,29 +155,14 @@ mod tests {
         let good = format!("sha256={}", sign(&secrets[0], body));
         assert!(verify_signature(&secrets, &good, body));
         // Coral sends one signature per active secret during a rotation.
-        let rotated = format!(
-            "sha256={},{good}",
-            sign("ssc_old_secret_0000000000000000", body)
-        );
+        let rotated = format!("sha256={},{good}", sign("ssc_old_secret_0000000000000000", body));
         assert!(verify_signature(&secrets, &rotated, body));
-        assert!(!verify_signature(
-            &secrets,
-            &good,
-            b"{\"comment\":{\"body\":\"HI\"}}"
-        ));
+        assert!(!verify_signature(&secrets, &good, b"{\"comment\":{\"body\":\"HI\"}}"));
         assert!(!verify_signature(&secrets, &good.to_uppercase(), body));
         assert!(!verify_signature(&secrets, "sha256=zz", body));
         assert!(!verify_signature(&secrets, "", body));
-        assert!(!verify_signature(
-            &secrets,
-            &format!("sha1={}", sign(&secrets[0], body)),
-            body
-        ));
+        assert!(!verify_signature(&secrets, &format!("sha1={}", sign(&secrets[0], body)), body));
         // Upper-case hex digits are still the same bytes.
-        assert!(verify_signature(
-            &secrets,
-            &format!("sha256={}", sign(&secrets[0], body).to_uppercase()),
-            body
-        ));
+        assert!(verify_signature(&secrets, &format!("sha256={}", sign(&secrets[0], body).to_uppercase()), body));
     }
 }

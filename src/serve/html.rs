@@ -149,11 +149,7 @@ fn entity(s: &str) -> (Option<char>, usize) {
                 None => n.parse::<u32>().ok(),
             });
             // Invalid code points (surrogates, > U+10FFFF, NUL) become U+FFFD, as browsers do.
-            code.map(|c| {
-                char::from_u32(c)
-                    .filter(|&c| c != '\0')
-                    .unwrap_or('\u{FFFD}')
-            })
+            code.map(|c| char::from_u32(c).filter(|&c| c != '\0').unwrap_or('\u{FFFD}'))
         }
     };
     match ch {
@@ -171,25 +167,16 @@ mod tests {
         assert_eq!(to_text("<b>kill</b> them <i>all</i>"), "kill them all");
         assert_eq!(to_text("first<br>second"), "first\nsecond");
         assert_eq!(to_text("<div>one</div><div>two</div>"), "one\ntwo");
-        assert_eq!(
-            to_text("a &amp; b &lt;3 &#1575;&#x644; &nbsp;x"),
-            "a & b <3 ال  x"
-        );
+        assert_eq!(to_text("a &amp; b &lt;3 &#1575;&#x644; &nbsp;x"), "a & b <3 ال  x");
         assert_eq!(to_text("<a href=\"x>y\">link</a>"), "link");
-        assert_eq!(
-            to_text("<script>alert(1)</script>ok<style>p{}</STYLE>!"),
-            "ok!"
-        );
+        assert_eq!(to_text("<script>alert(1)</script>ok<style>p{}</STYLE>!"), "ok!");
         assert_eq!(to_text("<!-- hidden -->shown"), "shown");
     }
 
     #[test]
     fn malformed_markup_is_text_not_an_error() {
         assert_eq!(to_text("a < b and c > d"), "a < b and c > d");
-        assert_eq!(
-            to_text("AT&T &bogus; &#xZZ; &#99999999;"),
-            "AT&T &bogus; &#xZZ; \u{FFFD}"
-        );
+        assert_eq!(to_text("AT&T &bogus; &#xZZ; &#99999999;"), "AT&T &bogus; &#xZZ; \u{FFFD}");
         assert_eq!(to_text("<b unterminated"), "<b unterminated");
         assert_eq!(to_text("<!-- never closed"), "");
         assert_eq!(to_text("<script>never closed"), "");

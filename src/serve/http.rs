@@ -46,12 +46,7 @@ pub(crate) struct ErrorCode(pub &'static str);
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            flavor: Flavor::Native,
-        }
+        ApiError { status, code, message: message.into(), flavor: Flavor::Native }
     }
     pub(crate) fn flavor(mut self, flavor: Flavor) -> Self {
         self.flavor = flavor;
@@ -97,12 +92,10 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, axum::Json(body)).into_response();
         match self.status {
             StatusCode::UNAUTHORIZED => {
-                res.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             StatusCode::SERVICE_UNAVAILABLE => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
@@ -114,21 +107,11 @@ impl IntoResponse for ApiError {
 /// Read a whole body, at most `limit` bytes. A declared `Content-Length` over the limit is refused
 /// before reading anything; a body that turns out longer is cut off at the limit. Errors: 413 over
 /// the limit, 400 when the client breaks off the upload.
-pub(crate) async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::too_large(
-            "body_too_large",
-            format!("request body is larger than the limit of {limit} bytes"),
-        )
-    };
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large =
+        || ApiError::too_large("body_too_large", format!("request body is larger than the limit of {limit} bytes"));
+    if let Some(len) =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
     {
         if len > limit as u64 {
             return Err(too_large());
@@ -137,25 +120,18 @@ pub(crate) async fn read_body(
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(ApiError::bad_request(
-            "body_read",
-            format!("could not read the request body: {e}"),
-        )),
+        Err(e) => Err(ApiError::bad_request("body_read", format!("could not read the request body: {e}"))),
     }
 }
 
 /// Parse JSON into `T`. Errors: 400 `bad_json` with serde's message (type and position).
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "bad_json",
-            "request body is empty; expected a JSON object",
-        ));
+        return Err(ApiError::bad_request("bad_json", "request body is empty; expected a JSON object"));
     }
     // serde_json limits nesting to 128 levels, so a deeply nested body is an error, not a stack
     // overflow.
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request("bad_json", format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("bad_json", format!("invalid JSON body: {e}")))
 }
 
 /// Value of `name` in a query string (`a=1&key=x`), percent- and `+`-decoded; the first wins.
@@ -177,10 +153,7 @@ fn percent_decode(s: &str) -> String {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = |c: u8| (c as char).to_digit(16);
-                match (
-                    b.get(i + 1).and_then(|&c| hex(c)),
-                    b.get(i + 2).and_then(|&c| hex(c)),
-                ) {
+                match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 2;
@@ -230,39 +203,21 @@ pub(crate) fn authorize(
             .flavor(flavor)),
         };
     }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .map(str::to_string)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).map(str::to_string);
     let bearer = header("authorization").and_then(|v| {
         let (scheme, token) = v.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
     });
     let mut presented = bearer.or_else(|| header("x-api-key"));
     if flavor == Flavor::Perspective {
-        presented = presented
-            .or_else(|| header("x-goog-api-key"))
-            .or_else(|| query_param(query, "key"));
+        presented = presented.or_else(|| header("x-goog-api-key")).or_else(|| query_param(query, "key"));
     }
     match presented {
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_api_key",
-            "an API key is required",
-        )
-        .flavor(flavor)),
+        None => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing_api_key", "an API key is required").flavor(flavor))
+        }
         Some(k) if keys.matches(&k) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
-            "API key not valid",
-        )
-        .flavor(flavor)),
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "API key not valid").flavor(flavor)),
     }
 }
 
@@ -278,21 +233,12 @@ mod tests {
 
     #[test]
     fn query_params_decode() {
-        assert_eq!(
-            query_param(Some("a=1&key=ab%2Bc+d"), "key").as_deref(),
-            Some("ab+c d")
-        );
-        assert_eq!(
-            query_param(Some("key=%zz%4"), "key").as_deref(),
-            Some("%zz%4")
-        );
+        assert_eq!(query_param(Some("a=1&key=ab%2Bc+d"), "key").as_deref(), Some("ab+c d"));
+        assert_eq!(query_param(Some("key=%zz%4"), "key").as_deref(), Some("%zz%4"));
         assert_eq!(query_param(Some("key"), "key").as_deref(), Some(""));
         assert_eq!(query_param(Some("explain=true"), "key"), None);
         assert_eq!(query_param(None, "key"), None);
-        assert_eq!(
-            query_param(Some("k=%ff%fe"), "k").as_deref(),
-            Some("\u{fffd}\u{fffd}")
-        );
+        assert_eq!(query_param(Some("k=%ff%fe"), "k").as_deref(), Some("\u{fffd}\u{fffd}"));
         assert_eq!(query_param(Some("k=%"), "k").as_deref(), Some("%"));
     }
 

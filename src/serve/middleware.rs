@@ -27,13 +27,7 @@ pub(crate) struct RequestOutcome {
 }
 
 impl RequestOutcome {
-    pub(crate) fn single(
-        state: &AppState,
-        snap: &Snapshot,
-        scores: &Scores,
-        id: Option<&Id>,
-        text: &str,
-    ) -> Self {
+    pub(crate) fn single(state: &AppState, snap: &Snapshot, scores: &Scores, id: Option<&Id>, text: &str) -> Self {
         let labels = snap
             .model
             .labels()
@@ -63,9 +57,7 @@ impl RequestOutcome {
 }
 
 fn route_of(req: &Request) -> Route {
-    req.extensions()
-        .get::<MatchedPath>()
-        .map_or(Route::Unmatched, |p| Route::from_path(p.as_str()))
+    req.extensions().get::<MatchedPath>().map_or(Route::Unmatched, |p| Route::from_path(p.as_str()))
 }
 
 /// Count and time every request by route and status, and log one line per request. The log has
@@ -85,11 +77,7 @@ pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: N
     }
     // `Option` fields are recorded only when present.
     let error = res.extensions().get::<ErrorCode>().map(|c| c.0);
-    let o = res
-        .extensions()
-        .get::<RequestOutcome>()
-        .cloned()
-        .unwrap_or_default();
+    let o = res.extensions().get::<RequestOutcome>().cloned().unwrap_or_default();
     let id = o.id.as_deref();
     let latency_us = elapsed.as_micros() as u64;
     let score = o.score;
@@ -164,12 +152,7 @@ pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -
 /// 404 for unknown paths, as JSON.
 pub(crate) async fn not_found(req: Request) -> ApiError {
     let path = req.uri().path();
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no such endpoint: {path}"),
-    )
-    .flavor(Flavor::of_path(path))
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such endpoint: {path}")).flavor(Flavor::of_path(path))
 }
 
 /// 405 for a known path with the wrong method, as JSON.

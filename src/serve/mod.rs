@@ -54,10 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/check", post(native::check))
         .route("/v1/score", post(native::score))
         .route("/v1alpha1/comments:analyze", post(perspective::analyze))
-        .route(
-            "/v1alpha1/comments:suggestscore",
-            post(perspective::suggest_score),
-        )
+        .route("/v1alpha1/comments:suggestscore", post(perspective::suggest_score))
         .route("/coral/phase", post(coral::phase))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -65,17 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/reload", post(ops::reload))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            middleware::panic_response,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::guard,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::observe,
-        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
         .with_state(state)
 }
 
@@ -86,9 +75,7 @@ pub async fn run(config: ServeConfig, model: crate::Model) -> Result<(), ServeEr
     let signals = Signals::install()?;
     let state = AppState::new(config, model)?;
     let addr = state.config().bind;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     {
         let snap = state.snapshot();
@@ -177,19 +164,9 @@ impl Signals {
 
     /// A task reloading on each SIGHUP, and a future that completes on SIGTERM or SIGINT (after
     /// marking the state as draining).
-    fn split(
-        self,
-        state: AppState,
-    ) -> (
-        tokio::task::JoinHandle<()>,
-        impl Future<Output = ()> + Send + 'static,
-    ) {
+    fn split(self, state: AppState) -> (tokio::task::JoinHandle<()>, impl Future<Output = ()> + Send + 'static) {
         #[cfg(unix)]
-        let Signals {
-            mut hup,
-            mut term,
-            mut int,
-        } = self;
+        let Signals { mut hup, mut term, mut int } = self;
         let reload_state = state.clone();
         let reloads = tokio::spawn(async move {
             #[cfg(unix)]
@@ -251,8 +228,7 @@ mod tests {
         .await
         .unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        let json: serde_json::Value =
-            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         assert_eq!(json["id"], "x");
         assert_eq!(json["action"], "hold");
         assert_eq!(json["model"]["hash"], state.snapshot().hash);

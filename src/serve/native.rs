@@ -1,8 +1,6 @@
 //! raqib's own API: `POST /v1/check` (one comment) and `POST /v1/score` (a batch, in order).
 
-use super::http::{
-    authorize, parse_json, query_param, read_body, too_long, ApiError, Flavor, Scope,
-};
+use super::http::{authorize, parse_json, query_param, read_body, too_long, ApiError, Flavor, Scope};
 use super::state::{AppState, Snapshot};
 use super::RequestOutcome;
 use crate::model::char_span;
@@ -64,14 +62,7 @@ impl Serialize for LabelsOut<'_> {
         }
         let mut map = s.serialize_map(Some(self.1.labels.len()))?;
         for (head, l) in self.0.model.labels().iter().zip(&self.1.labels) {
-            map.serialize_entry(
-                &head.name,
-                &One {
-                    score: l.probability,
-                    threshold: l.threshold,
-                    flagged: l.flagged,
-                },
-            )?;
+            map.serialize_entry(&head.name, &One { score: l.probability, threshold: l.threshold, flagged: l.flagged })?;
         }
         map.end()
     }
@@ -85,10 +76,7 @@ pub(crate) struct ModelRef<'a> {
 
 impl<'a> ModelRef<'a> {
     pub(crate) fn of(s: &'a Snapshot) -> Self {
-        ModelRef {
-            name: &s.model.meta().name,
-            hash: &s.hash,
-        }
+        ModelRef { name: &s.model.meta().name, hash: &s.hash }
     }
 }
 
@@ -147,12 +135,7 @@ fn explain_params(uri: &Uri) -> Result<Option<usize>, ApiError> {
     let on = match query_param(q, "explain").as_deref() {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") | Some("") => true,
-        Some(v) => {
-            return Err(ApiError::bad_request(
-                "bad_query",
-                format!("explain must be true or false, not {v:?}"),
-            ))
-        }
+        Some(v) => return Err(ApiError::bad_request("bad_query", format!("explain must be true or false, not {v:?}"))),
     };
     if !on {
         return Ok(None);
@@ -185,10 +168,7 @@ pub(crate) async fn check(
     if too_long(&req.text, limits.max_comment_chars) {
         return Err(ApiError::too_large(
             "comment_too_long",
-            format!(
-                "text is longer than {} characters",
-                limits.max_comment_chars
-            ),
+            format!("text is longer than {} characters", limits.max_comment_chars),
         ));
     }
     let snap = state.snapshot();
@@ -196,11 +176,7 @@ pub(crate) async fn check(
         None => (snap.model.score(&req.text), None),
         Some(top) => {
             let why = snap.model.explain(&req.text, top);
-            let label = snap
-                .model
-                .labels()
-                .get(why.label)
-                .map_or_else(String::new, |l| l.name.clone());
+            let label = snap.model.labels().get(why.label).map_or_else(String::new, |l| l.name.clone());
             let ngrams = why
                 .ngrams
                 .into_iter()
@@ -210,10 +186,7 @@ pub(crate) async fn check(
                         .iter()
                         .map(|r| {
                             let s = char_span(&req.text, r);
-                            SpanOut {
-                                begin: s.start,
-                                end: s.end,
-                            }
+                            SpanOut { begin: s.start, end: s.end }
                         })
                         .collect(),
                     ngram: c.ngram,
@@ -225,11 +198,8 @@ pub(crate) async fn check(
     };
     snap.count(state.metrics(), &scores);
     let outcome = RequestOutcome::single(&state, &snap, &scores, req.id.as_ref(), &req.text);
-    let body = CheckResponse {
-        verdict: Verdict::new(&snap, req.id.as_ref(), &scores),
-        model: ModelRef::of(&snap),
-        explain,
-    };
+    let body =
+        CheckResponse { verdict: Verdict::new(&snap, req.id.as_ref(), &scores), model: ModelRef::of(&snap), explain };
     let mut res = axum::Json(body).into_response();
     res.extensions_mut().insert(outcome);
     Ok(res)
@@ -257,24 +227,13 @@ pub(crate) async fn score(
     if req.comments.len() > limits.max_batch {
         return Err(ApiError::too_large(
             "batch_too_large",
-            format!(
-                "{} comments in one request; the limit is {}",
-                req.comments.len(),
-                limits.max_batch
-            ),
+            format!("{} comments in one request; the limit is {}", req.comments.len(), limits.max_batch),
         ));
     }
-    if let Some(i) = req
-        .comments
-        .iter()
-        .position(|c| too_long(&c.text, limits.max_comment_chars))
-    {
+    if let Some(i) = req.comments.iter().position(|c| too_long(&c.text, limits.max_comment_chars)) {
         return Err(ApiError::too_large(
             "comment_too_long",
-            format!(
-                "comments[{i}].text is longer than {} characters",
-                limits.max_comment_chars
-            ),
+            format!("comments[{i}].text is longer than {} characters", limits.max_comment_chars),
         ));
     }
     let snap = state.snapshot();
@@ -293,17 +252,9 @@ pub(crate) async fn score(
     for s in &all_scores {
         snap.count(state.metrics(), s);
     }
-    let results = comments
-        .iter()
-        .zip(&all_scores)
-        .map(|(c, s)| Verdict::new(&snap, c.id.as_ref(), s))
-        .collect();
+    let results = comments.iter().zip(&all_scores).map(|(c, s)| Verdict::new(&snap, c.id.as_ref(), s)).collect();
     let outcome = RequestOutcome::batch(&all_scores);
-    let mut res = axum::Json(ScoreResponse {
-        results,
-        model: ModelRef::of(&snap),
-    })
-    .into_response();
+    let mut res = axum::Json(ScoreResponse { results, model: ModelRef::of(&snap) }).into_response();
     res.extensions_mut().insert(outcome);
     Ok(res)
 }

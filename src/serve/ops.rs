@@ -14,12 +14,8 @@ pub(crate) async fn healthz() -> Response {
 
 fn model_json(state: &AppState) -> serde_json::Value {
     let snap = state.snapshot();
-    let labels: Vec<_> = snap
-        .model
-        .labels()
-        .iter()
-        .map(|l| json!({ "name": l.name, "threshold": l.threshold }))
-        .collect();
+    let labels: Vec<_> =
+        snap.model.labels().iter().map(|l| json!({ "name": l.name, "threshold": l.threshold })).collect();
     json!({
         "name": snap.model.meta().name,
         "hash": snap.hash,
@@ -34,38 +30,21 @@ fn model_json(state: &AppState) -> serde_json::Value {
 /// so a load balancer takes the replica out before it stops.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_draining() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "draining" })),
-        )
-            .into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "draining" }))).into_response();
     }
     axum::Json(json!({ "status": "ready", "model": model_json(&state) })).into_response()
 }
 
 /// `GET /metrics`: Prometheus text format 0.0.4.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state
-        .metrics()
-        .render(&state.snapshot().info(), state.in_flight());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    let body = state.metrics().render(&state.snapshot().info(), state.in_flight());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 /// `POST /admin/reload` (admin key): reload the model file now, as SIGHUP does.
 /// 200 with the old and new hashes; 409 when serving the embedded model (no file to re-read);
 /// 422 when the file is corrupt or incompatible, the old model still serving.
-pub(crate) async fn reload(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+pub(crate) async fn reload(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, ApiError> {
     authorize(&state, &headers, uri.query(), Scope::Admin, Flavor::Native)?;
     match state.reload().await {
         Ok(o) => Ok(axum::Json(json!({
@@ -76,11 +55,7 @@ pub(crate) async fn reload(
             "model": model_json(&state),
         }))
         .into_response()),
-        Err(e @ ReloadError::NoFile) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_model_file",
-            e.to_string(),
-        )),
+        Err(e @ ReloadError::NoFile) => Err(ApiError::new(StatusCode::CONFLICT, "no_model_file", e.to_string())),
         Err(e) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "model_rejected",

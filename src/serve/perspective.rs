@@ -86,10 +86,7 @@ struct Score {
 
 impl Score {
     fn probability(value: f64) -> Score {
-        Score {
-            value,
-            kind: "PROBABILITY",
-        }
+        Score { value, kind: "PROBABILITY" }
     }
 }
 
@@ -125,17 +122,12 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
 /// The comment's plain text: `comment.text`, converted from HTML when `comment.type` is `HTML`.
 fn comment_text(comment: Option<TextEntry>, max_chars: usize) -> Result<String, ApiError> {
     let entry = comment.ok_or_else(|| invalid("missing_comment", "comment.text is required"))?;
-    let text = entry
-        .text
-        .ok_or_else(|| invalid("missing_comment", "comment.text is required"))?;
+    let text = entry.text.ok_or_else(|| invalid("missing_comment", "comment.text is required"))?;
     let text = match entry.kind.as_deref() {
         None | Some("PLAIN_TEXT") | Some("TEXT_TYPE_UNSPECIFIED") => text,
         Some("HTML") => html::to_text(&text),
         Some(other) => {
-            return Err(invalid(
-                "bad_comment_type",
-                format!("comment.type {other:?} is not PLAIN_TEXT or HTML"),
-            ))
+            return Err(invalid("bad_comment_type", format!("comment.type {other:?} is not PLAIN_TEXT or HTML")))
         }
     };
     if text.trim().is_empty() {
@@ -143,10 +135,7 @@ fn comment_text(comment: Option<TextEntry>, max_chars: usize) -> Result<String, 
         return Err(invalid("empty_comment", "Comment must be non-empty."));
     }
     if too_long(&text, max_chars) {
-        return Err(invalid(
-            "comment_too_long",
-            format!("Comment text is longer than {max_chars} characters."),
-        ));
+        return Err(invalid("comment_too_long", format!("Comment text is longer than {max_chars} characters.")));
     }
     Ok(text)
 }
@@ -161,17 +150,12 @@ pub(crate) async fn analyze(
     let flavor = Flavor::Perspective;
     authorize(&state, &headers, uri.query(), Scope::Api, flavor)?;
     let limits = state.config().limits;
-    let bytes = read_body(&headers, body, limits.max_body_bytes)
-        .await
-        .map_err(|e| e.flavor(flavor))?;
+    let bytes = read_body(&headers, body, limits.max_body_bytes).await.map_err(|e| e.flavor(flavor))?;
     let req: AnalyzeRequest = parse_json(&bytes).map_err(|e| e.flavor(flavor))?;
     let text = comment_text(req.comment, limits.max_comment_chars)?;
     let requested = req.requested_attributes.unwrap_or_default();
     if requested.is_empty() {
-        return Err(invalid(
-            "no_attributes",
-            "requestedAttributes must name at least one attribute",
-        ));
+        return Err(invalid("no_attributes", "requestedAttributes must name at least one attribute"));
     }
     let snap = state.snapshot();
     let drop_unsupported = req.drop_unsupported_attributes.unwrap_or(false);
@@ -188,23 +172,16 @@ pub(crate) async fn analyze(
             }
         }
         if params.score_threshold.is_some_and(|t| !t.is_finite()) {
-            return Err(invalid(
-                "bad_threshold",
-                format!("scoreThreshold of {name} is not a finite number"),
-            ));
+            return Err(invalid("bad_threshold", format!("scoreThreshold of {name} is not a finite number")));
         }
         match snap.attributes.get(&name) {
             Some(target) => wanted.push((name, target, params.score_threshold)),
             None if drop_unsupported => {}
             None => {
-                let known: Vec<String> =
-                    snap.attributes.describe(&snap.model).into_keys().collect();
+                let known: Vec<String> = snap.attributes.describe(&snap.model).into_keys().collect();
                 return Err(invalid(
                     "unsupported_attribute",
-                    format!(
-                        "Attribute {name} is not supported by this server (supported: {}).",
-                        known.join(", ")
-                    ),
+                    format!("Attribute {name} is not supported by this server (supported: {}).", known.join(", ")),
                 ));
             }
         }
@@ -217,13 +194,7 @@ pub(crate) async fn analyze(
         let ranges = sentences(&text);
         let scored: Vec<(usize, usize, crate::Scores)> = ranges
             .iter()
-            .map(|r| {
-                (
-                    utf16_len(&text[..r.start]),
-                    utf16_len(&text[..r.end]),
-                    snap.model.score(&text[r.clone()]),
-                )
-            })
+            .map(|r| (utf16_len(&text[..r.start]), utf16_len(&text[..r.end]), snap.model.score(&text[r.clone()])))
             .collect();
         Some(scored)
     } else {
@@ -245,29 +216,16 @@ pub(crate) async fn analyze(
                 })
                 .collect()
         });
-        attribute_scores.insert(
-            name,
-            AttributeScore {
-                span_scores,
-                summary_score: Score::probability(value),
-            },
-        );
+        attribute_scores.insert(name, AttributeScore { span_scores, summary_score: Score::probability(value) });
     }
     let detected = detect_languages(&text);
     let languages = match req.languages {
         Some(l) if !l.is_empty() => l,
-        _ => detected
-            .first()
-            .map(|l| vec![l.to_string()])
-            .unwrap_or_default(),
+        _ => detected.first().map(|l| vec![l.to_string()]).unwrap_or_default(),
     };
     let outcome = RequestOutcome::single(&state, &snap, &scores, None, &text);
-    let body = AnalyzeResponse {
-        attribute_scores,
-        languages,
-        detected_languages: detected,
-        client_token: req.client_token,
-    };
+    let body =
+        AnalyzeResponse { attribute_scores, languages, detected_languages: detected, client_token: req.client_token };
     let mut res = axum::Json(body).into_response();
     res.extensions_mut().insert(outcome);
     Ok(res)
@@ -350,27 +308,18 @@ pub(crate) async fn suggest_score(
         .flavor(flavor));
     }
     let limits = state.config().limits;
-    let bytes = read_body(&headers, body, limits.max_body_bytes)
-        .await
-        .map_err(|e| e.flavor(flavor))?;
+    let bytes = read_body(&headers, body, limits.max_body_bytes).await.map_err(|e| e.flavor(flavor))?;
     let req: SuggestRequest = parse_json(&bytes).map_err(|e| e.flavor(flavor))?;
     let text = comment_text(req.comment, limits.max_comment_chars)?;
     let suggested = req.attribute_scores.unwrap_or_default();
     if suggested.is_empty() {
-        return Err(invalid(
-            "no_attributes",
-            "attributeScores must hold at least one attribute",
-        ));
+        return Err(invalid("no_attributes", "attributeScores must hold at least one attribute"));
     }
     let snap = state.snapshot();
     let mut attributes = BTreeMap::new();
     let mut labels = BTreeMap::new();
     for (name, a) in &suggested {
-        let value = a
-            .summary_score
-            .as_ref()
-            .and_then(|s| s.value)
-            .unwrap_or(f64::NAN);
+        let value = a.summary_score.as_ref().and_then(|s| s.value).unwrap_or(f64::NAN);
         if !(0.0..=1.0).contains(&value) {
             return Err(invalid(
                 "bad_score",
@@ -397,8 +346,7 @@ pub(crate) async fn suggest_score(
         context: entries.iter().filter_map(|e| e.text.as_deref()).collect(),
         languages: &languages,
     };
-    let mut bytes =
-        serde_json::to_vec(&line).map_err(|e| ApiError::internal(e.to_string()).flavor(flavor))?;
+    let mut bytes = serde_json::to_vec(&line).map_err(|e| ApiError::internal(e.to_string()).flavor(flavor))?;
     bytes.push(b'\n');
     // A short append to the page cache under a lock: microseconds, not worth a thread hop.
     state.append_feedback(&bytes).map_err(|e| {
@@ -517,15 +465,9 @@ mod tests {
     fn splits_sentences_in_both_scripts() {
         assert_eq!(
             pieces("What kind of idiot name is foo? Sorry, I like your name."),
-            [
-                "What kind of idiot name is foo?",
-                "Sorry, I like your name."
-            ]
+            ["What kind of idiot name is foo?", "Sorry, I like your name."]
         );
-        assert_eq!(
-            pieces("هل هذا صحيح؟ نعم!! بالتأكيد"),
-            ["هل هذا صحيح؟", "نعم!!", "بالتأكيد"]
-        );
+        assert_eq!(pieces("هل هذا صحيح؟ نعم!! بالتأكيد"), ["هل هذا صحيح؟", "نعم!!", "بالتأكيد"]);
         assert_eq!(pieces("pi is 3.14 ok"), ["pi is 3.14 ok"]);
         assert_eq!(pieces("line one\nline two"), ["line one", "line two"]);
         assert!(pieces("   ").is_empty());

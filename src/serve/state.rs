@@ -28,25 +28,10 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    fn new(
-        model: Model,
-        source: String,
-        config: &ServeConfig,
-        metrics: &Metrics,
-    ) -> Result<Snapshot, String> {
+    fn new(model: Model, source: String, config: &ServeConfig, metrics: &Metrics) -> Result<Snapshot, String> {
         let attributes = config.attributes.resolve(&model)?;
-        let flags = model
-            .label_names()
-            .map(|l| metrics.flag_counter(l))
-            .collect();
-        Ok(Snapshot {
-            hash: model.hash(),
-            attributes,
-            flags,
-            source,
-            loaded_at: now_unix(),
-            model,
-        })
+        let flags = model.label_names().map(|l| metrics.flag_counter(l)).collect();
+        Ok(Snapshot { hash: model.hash(), attributes, flags, source, loaded_at: now_unix(), model })
     }
 
     pub(crate) fn info(&self) -> ModelInfo {
@@ -71,9 +56,7 @@ impl Snapshot {
 }
 
 pub(crate) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The server's state, cheap to clone (one `Arc`).
@@ -119,22 +102,13 @@ impl AppState {
     /// Errors if the attribute map does not fit the model or the feedback file cannot be opened.
     pub fn new(config: ServeConfig, model: Model) -> Result<AppState, ServeError> {
         let metrics = Metrics::new();
-        let source = config
-            .model_path
-            .as_ref()
-            .map_or_else(|| "<embedded>".to_string(), |p| p.display().to_string());
-        let snapshot =
-            Snapshot::new(model, source, &config, &metrics).map_err(ServeError::Config)?;
+        let source = config.model_path.as_ref().map_or_else(|| "<embedded>".to_string(), |p| p.display().to_string());
+        let snapshot = Snapshot::new(model, source, &config, &metrics).map_err(ServeError::Config)?;
         let feedback = match &config.feedback_file {
             Some(path) => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| ServeError::File {
-                        path: path.clone(),
-                        message: format!("cannot open for appending: {e}"),
-                    })?;
+                let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                    ServeError::File { path: path.clone(), message: format!("cannot open for appending: {e}") }
+                })?;
                 Some(Mutex::new(file))
             }
             None => None,
@@ -156,11 +130,7 @@ impl AppState {
     /// The model serving now.
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         // A poisoned lock only means a panic elsewhere while holding it; the Arc inside is whole.
-        self.inner
-            .current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub(crate) fn config(&self) -> &ServeConfig {
@@ -182,11 +152,7 @@ impl AppState {
 
     /// API requests in flight now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.inner
-            .config
-            .limits
-            .max_concurrency
-            .saturating_sub(self.inner.permits.available_permits())
+        self.inner.config.limits.max_concurrency.saturating_sub(self.inner.permits.available_permits())
     }
 
     /// Re-read the model file and swap it in. The new model must load (magic, version, checksum),
@@ -208,40 +174,27 @@ impl AppState {
 
     async fn reload_inner(&self) -> Result<ReloadOutcome, ReloadError> {
         let _one_at_a_time = self.inner.reload_lock.lock().await;
-        let path = self
-            .inner
-            .config
-            .model_path
-            .clone()
-            .ok_or(ReloadError::NoFile)?;
+        let path = self.inner.config.model_path.clone().ok_or(ReloadError::NoFile)?;
         let source = path.display().to_string();
         // Reading and checking a model file is blocking work (tens of MB for a big model).
         let model = tokio::task::spawn_blocking(move || Model::load(&path))
             .await
             .map_err(|e| ReloadError::Incompatible(format!("loader task failed: {e}")))??;
         let old = self.snapshot();
-        let missing: Vec<&str> = old
-            .model
-            .label_names()
-            .filter(|l| !model.label_names().any(|n| n == *l))
-            .collect();
+        let missing: Vec<&str> = old.model.label_names().filter(|l| !model.label_names().any(|n| n == *l)).collect();
         if !missing.is_empty() {
             return Err(ReloadError::Incompatible(format!(
                 "the new model lacks label(s) {missing:?} of the serving model; restart the server to change the label set"
             )));
         }
-        let snapshot = Snapshot::new(model, source, &self.inner.config, &self.inner.metrics)
-            .map_err(ReloadError::Incompatible)?;
+        let snapshot =
+            Snapshot::new(model, source, &self.inner.config, &self.inner.metrics).map_err(ReloadError::Incompatible)?;
         let outcome = ReloadOutcome {
             previous: old.hash.clone(),
             current: snapshot.hash.clone(),
             changed: old.hash != snapshot.hash,
         };
-        *self
-            .inner
-            .current
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+        *self.inner.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
         Ok(outcome)
     }
 

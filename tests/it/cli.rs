@@ -24,10 +24,7 @@ const MODEL: i32 = 3;
 /// print one, which the error checks below look for.
 fn raqib() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_raqib"));
-    cmd.env_remove("RAQIB_MODEL")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("RUST_BACKTRACE", "1")
-        .env("NO_COLOR", "1");
+    cmd.env_remove("RAQIB_MODEL").env_remove("SOURCE_DATE_EPOCH").env("RUST_BACKTRACE", "1").env("NO_COLOR", "1");
     cmd
 }
 
@@ -67,18 +64,11 @@ impl Run {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.out()))
+        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.out()))
     }
     /// Assert the exit code (both streams in the message when it differs) and no panic.
     fn expect(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.out(),
-            self.stderr
-        );
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.out(), self.stderr);
         no_panic(&self.stderr);
         self
     }
@@ -117,11 +107,7 @@ fn fails(r: &Run, code: i32, needles: &[&str]) -> String {
 fn usage_error(r: &Run, needle: &str) {
     r.expect(INPUT);
     assert!(r.stderr.starts_with("error:"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(needle),
-        "{needle:?} not in:\n{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains(needle), "{needle:?} not in:\n{}", r.stderr);
 }
 
 fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
@@ -162,20 +148,10 @@ fn corpus() -> Vec<(String, bool)> {
         "thanks for the careful report on the {}",
         "the new {} schedule is a good idea",
     ];
-    let violent_ar = [
-        "يجب أن نقتل أهل {} جميعا",
-        "سنحرق {} كلها الليلة",
-        "اضربوهم بالرصاص في {}",
-    ];
-    let calm_ar = [
-        "نتمنى السلام والخير في {}",
-        "مقال رائع عن {}",
-        "شكرا على التقرير حول {}",
-    ];
+    let violent_ar = ["يجب أن نقتل أهل {} جميعا", "سنحرق {} كلها الليلة", "اضربوهم بالرصاص في {}"];
+    let calm_ar = ["نتمنى السلام والخير في {}", "مقال رائع عن {}", "شكرا على التقرير حول {}"];
     let mut rows = Vec::new();
-    for p in [
-        "council", "market", "stadium", "village", "bridge", "school",
-    ] {
+    for p in ["council", "market", "stadium", "village", "bridge", "school"] {
         rows.extend(violent_en.iter().map(|t| (t.replace("{}", p), true)));
         rows.extend(calm_en.iter().map(|t| (t.replace("{}", p), false)));
     }
@@ -230,10 +206,7 @@ fn train_reads_csv_tsv_and_jsonl_and_writes_model_and_report() {
             write(dir.path(), "c.tab", &tsv),
             "--no-header --text-column 1 --label-column 0 --positive VIOLENT --label-name violence",
         ),
-        (
-            write(dir.path(), "c.jsonl", &jsonl),
-            "--text-column comment --label-column violent",
-        ),
+        (write(dir.path(), "c.jsonl", &jsonl), "--text-column comment --label-column violent"),
     ];
     for (data, flags) in cases {
         let out = data.with_extension("raqib");
@@ -272,18 +245,9 @@ fn train_two_labels_with_names_and_cross_validation() {
     let r = rq(&line, &[s(&data), s(&out)]);
     r.expect(OK);
     let out_text = r.out();
-    assert!(
-        out_text.contains("violence:") && out_text.contains("extremism:"),
-        "{out_text}"
-    );
-    assert!(
-        out_text.contains("validation"),
-        "cross-validation figures: {out_text}"
-    );
-    let r = rq(
-        "check --model {} {}",
-        &[s(&out), "the market looked lovely this morning"],
-    );
+    assert!(out_text.contains("violence:") && out_text.contains("extremism:"), "{out_text}");
+    assert!(out_text.contains("validation"), "cross-validation figures: {out_text}");
+    let r = rq("check --model {} {}", &[s(&out), "the market looked lovely this morning"]);
     r.expect(OK);
     let labels = r.json()["labels"].as_object().unwrap().clone();
     assert_eq!(labels.keys().collect::<Vec<_>>(), ["violence", "extremism"]);
@@ -292,10 +256,8 @@ fn train_two_labels_with_names_and_cross_validation() {
 /// `train` on a real file of `../shared/datasets/raw/`, with flags only. Skipped with a note
 /// when the folder is absent (a fresh clone has none); `RAQIB_DATASETS` points elsewhere.
 fn train_real(file: &str, flags: &str, rows: usize) {
-    let root = std::env::var_os("RAQIB_DATASETS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets")),
-        PathBuf::from,
-    );
+    let root = std::env::var_os("RAQIB_DATASETS")
+        .map_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets")), PathBuf::from);
     let data = root.join("raw").join(file);
     if !data.is_file() {
         eprintln!("note: {} absent, skipping", data.display());
@@ -307,11 +269,7 @@ fn train_real(file: &str, flags: &str, rows: usize) {
     let line = format!("train --data {{}} --out {{}} --no-refit {FAST} {flags}");
     let r = rq(&line, &[s(&data), s(&out)]);
     r.expect(OK);
-    assert!(
-        r.out().contains(&format!(" on {rows} rows ")),
-        "expected {rows} rows:\n{}",
-        r.out()
-    );
+    assert!(r.out().contains(&format!(" on {rows} rows ")), "expected {rows} rows:\n{}", r.out());
     assert!(out.is_file());
     let report = read_json(&report_of(&out));
     assert_eq!(report["rows_read"], rows as u64);
@@ -356,11 +314,7 @@ fn train_real_davidson_csv() {
 
 #[test]
 fn train_real_thsab_derived_csv() {
-    train_real(
-        "thsab/T-HSAB.DERIVED.csv",
-        "--positive hate --positive abusive",
-        6024,
-    );
+    train_real("thsab/T-HSAB.DERIVED.csv", "--positive hate --positive abusive", 6024);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,15 +328,9 @@ fn each_reader(data: &Path, labels: &str) -> [Run; 3] {
     let out = dir.path().join("never.raqib");
     let m = model();
     [
-        rq(
-            &format!("train --data {{}} --out {{}} {labels}"),
-            &[s(data), s(&out)],
-        ),
+        rq(&format!("train --data {{}} --out {{}} {labels}"), &[s(data), s(&out)]),
         rq("score --model {} --input {}", &[&m, s(data)]),
-        rq(
-            &format!("eval --model {{}} --data {{}} {labels}"),
-            &[&m, s(data)],
-        ),
+        rq(&format!("eval --model {{}} --data {{}} {labels}"), &[&m, s(data)]),
     ]
 }
 
@@ -407,10 +355,7 @@ fn missing_file_without_extension_is_reported_as_missing() {
 /// Regression: the OS reason was printed twice ("…(os error 2): No such file … (os error 2)").
 #[test]
 fn io_error_reason_is_not_repeated() {
-    let r = rq(
-        "score --model {} --input /nonexistent/nope.csv",
-        &[&model()],
-    );
+    let r = rq("score --model {} --input /nonexistent/nope.csv", &[&model()]);
     let line = fails(&r, INPUT, &["No such file"]);
     assert_eq!(line.matches("No such file").count(), 1, "{line}");
 }
@@ -437,32 +382,17 @@ fn unbalanced_quote_is_an_error_with_its_line() {
         "text,label\nfine comment,0\n\"this quote is never closed,1\nanother,0\nand another,1\n",
     );
     for r in each_reader(&csv, "") {
-        fails(
-            &r,
-            INPUT,
-            &["bad.csv:3:", "malformed CSV", "unbalanced quote"],
-        );
+        fails(&r, INPUT, &["bad.csv:3:", "malformed CSV", "unbalanced quote"]);
     }
-    let tsv = write(
-        dir.path(),
-        "bad.tsv",
-        "text\tlabel\nfine comment\t0\n\"opened here\t1\nanother\t0\n",
-    );
+    let tsv = write(dir.path(), "bad.tsv", "text\tlabel\nfine comment\t0\n\"opened here\t1\nanother\t0\n");
     let m = model();
     let r = rq("score --model {} --input {}", &[&m, s(&tsv)]);
-    fails(
-        &r,
-        INPUT,
-        &["bad.tsv:3:", "malformed TSV", "unbalanced quote"],
-    );
+    fails(&r, INPUT, &["bad.tsv:3:", "malformed TSV", "unbalanced quote"]);
     // The same from standard input.
     let r = rq_stdin("score --model {}", &[&m], &std::fs::read(&csv).unwrap());
     fails(&r, INPUT, &["-:3:", "unbalanced quote"]);
     // With --no-quoting a quote is an ordinary character and every row comes out.
-    let r = rq(
-        "score --model {} --input {} --no-quoting --quiet",
-        &[&m, s(&tsv)],
-    );
+    let r = rq("score --model {} --input {} --no-quoting --quiet", &[&m, s(&tsv)]);
     r.expect(OK);
     assert_eq!(r.out().lines().count(), 4, "{}", r.out());
 }
@@ -475,71 +405,31 @@ fn missing_column_lists_the_columns_that_exist() {
     for r in each_reader(&data, "--label-column verdict") {
         fails(&r, INPUT, &["cols.csv", "no column named \"text\"", listed]);
     }
-    let r = rq(
-        "train --data {} --out x.raqib --text-column body",
-        &[s(&data)],
-    );
+    let r = rq("train --data {} --out x.raqib --text-column body", &[s(&data)]);
     fails(&r, INPUT, &["no column named \"label\"", listed]);
-    let r = rq(
-        "score --model {} --input {} --text-column 7",
-        &[&model(), s(&data)],
-    );
+    let r = rq("score --model {} --input {} --text-column 7", &[&model(), s(&data)]);
     fails(&r, INPUT, &["no column #7", listed]);
 }
 
 #[test]
 fn unrecognised_label_names_file_line_value_values_seen_and_hint() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(
-        dir.path(),
-        "labels.csv",
-        "text,label\nfirst,1\nsecond,0\nthird,maybe\nfourth,1\n",
-    );
+    let data = write(dir.path(), "labels.csv", "text,label\nfirst,1\nsecond,0\nthird,maybe\nfourth,1\n");
     let [train, _, eval] = each_reader(&data, "");
     for r in [train, eval] {
-        let want = [
-            "labels.csv:4:2:",
-            "\"maybe\"",
-            "\"0\" ×1, \"1\" ×2, \"maybe\" ×1",
-            "--positive",
-            "--skip-bad-rows",
-        ];
+        let want =
+            ["labels.csv:4:2:", "\"maybe\"", "\"0\" ×1, \"1\" ×2, \"maybe\" ×1", "--positive", "--skip-bad-rows"];
         fails(&r, INPUT, &want);
     }
     // Text labels without --positive: OFF is not a default positive value.
-    let off = write(
-        dir.path(),
-        "off.tsv",
-        "text\tlabel\nbad words\tOFF\nfine\tNOT_OFF\n",
-    );
+    let off = write(dir.path(), "off.tsv", "text\tlabel\nbad words\tOFF\nfine\tNOT_OFF\n");
     let r = rq("train --data {} --out x.raqib", &[s(&off)]);
-    fails(
-        &r,
-        INPUT,
-        &[
-            "off.tsv:2:2:",
-            "\"OFF\"",
-            "\"NOT_OFF\" ×1",
-            "pass --positive VALUE",
-        ],
-    );
+    fails(&r, INPUT, &["off.tsv:2:2:", "\"OFF\"", "\"NOT_OFF\" ×1", "pass --positive VALUE"]);
     // With both lists given, anything else is an error, and the hint says to add it.
-    let strict = write(
-        dir.path(),
-        "strict.csv",
-        "text,label\na,hate\nb,normal\nc,spam\n",
-    );
+    let strict = write(dir.path(), "strict.csv", "text,label\na,hate\nb,normal\nc,spam\n");
     let line = "train --data {} --out x.raqib --positive hate --negative normal";
     let r = rq(line, &[s(&strict)]);
-    fails(
-        &r,
-        INPUT,
-        &[
-            "strict.csv:4:2:",
-            "\"spam\"",
-            "add the value to --positive or --negative",
-        ],
-    );
+    fails(&r, INPUT, &["strict.csv:4:2:", "\"spam\"", "add the value to --positive or --negative"]);
     // An empty label is an error too.
     let empty = write(dir.path(), "empty.csv", "text,label\na,1\nb,\n");
     let r = rq("train --data {} --out x.raqib", &[s(&empty)]);
@@ -552,11 +442,7 @@ fn unrecognised_label_names_file_line_value_values_seen_and_hint() {
 fn skip_bad_rows_reports_count_and_where() {
     let dir = tempfile::tempdir().unwrap();
     let good = corpus().len();
-    let data = write(
-        dir.path(),
-        "skip.csv",
-        corpus_csv() + "unsure comment,maybe\nno label at all,\n",
-    );
+    let data = write(dir.path(), "skip.csv", corpus_csv() + "unsure comment,maybe\nno label at all,\n");
     // Lines: the header, the good rows, then the two bad ones.
     let (bad1, bad2) = (good + 2, good + 3);
     let summary = format!("skipped 2 bad row(s) of {}:", good + 2);
@@ -565,30 +451,15 @@ fn skip_bad_rows_reports_count_and_where() {
     let r = rq(&line, &[s(&data), s(&out)]);
     r.expect(OK);
     assert!(r.stderr.contains(&summary), "{}", r.stderr);
-    assert!(r
-        .stderr
-        .contains(&format!("skip.csv:{bad1}:2: unrecognised label \"maybe\"")));
-    assert!(r
-        .stderr
-        .contains(&format!("skip.csv:{bad2}:2: empty label")));
-    assert!(
-        r.out().contains(&format!(" on {good} rows ")),
-        "{}",
-        r.out()
-    );
+    assert!(r.stderr.contains(&format!("skip.csv:{bad1}:2: unrecognised label \"maybe\"")));
+    assert!(r.stderr.contains(&format!("skip.csv:{bad2}:2: empty label")));
+    assert!(r.out().contains(&format!(" on {good} rows ")), "{}", r.out());
     assert_eq!(read_json(&report_of(&out))["rows_skipped"], 2);
 
-    let r = rq(
-        "eval --model {} --data {} --skip-bad-rows --json",
-        &[&model(), s(&data)],
-    );
+    let r = rq("eval --model {} --data {} --skip-bad-rows --json", &[&model(), s(&data)]);
     r.expect(OK);
     assert!(r.stderr.contains(&summary), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!("skip.csv:{bad1}:2:")),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains(&format!("skip.csv:{bad1}:2:")), "{}", r.stderr);
     assert_eq!(r.json()["rows_skipped"], 2);
     assert_eq!(r.json()["labels"][0]["rows"], good as u64);
 }
@@ -606,40 +477,21 @@ fn bad_flags_are_usage_errors() {
     usage_error(&rq("score --batch many", &[]), "--batch");
     usage_error(&rq("check --explain x text", &[]), "--explain");
     usage_error(&rq("train --out x.raqib", &[]), "--data");
-    usage_error(
-        &rq("train --data {} --out x --validation 0.2 --cv 3", &[&d]),
-        "--cv",
-    );
+    usage_error(&rq("train --data {} --out x --validation 0.2 --cv 3", &[&d]), "--cv");
     usage_error(&rq("completions nosh", &[]), "nosh");
     // Rejected when checked: one line, exit 2.
     let cases = [
-        (
-            "score --model {} --input {} --threshold abc",
-            "--threshold \"abc\": not a number",
-        ),
-        (
-            "score --model {} --input {} --threshold nolabel=0.5",
-            "no label \"nolabel\" (labels: violence, extremism)",
-        ),
-        (
-            "score --model {} --input {} --threshold 1.5",
-            "threshold 1.5 is not within 0..=1",
-        ),
+        ("score --model {} --input {} --threshold abc", "--threshold \"abc\": not a number"),
+        ("score --model {} --input {} --threshold nolabel=0.5", "no label \"nolabel\" (labels: violence, extremism)"),
+        ("score --model {} --input {} --threshold 1.5", "threshold 1.5 is not within 0..=1"),
         ("score --model {} --input {} --delimiter ab", "--delimiter"),
         ("eval --model {} --data {} --threshold 2", "--threshold"),
-        (
-            "eval --model {} --data {} --label-column label=nolabel",
-            "no label \"nolabel\"",
-        ),
+        ("eval --model {} --data {} --label-column label=nolabel", "no label \"nolabel\""),
     ];
     for (line, needle) in cases {
         fails(&rq(line, &[&m, &d]), INPUT, &[needle]);
     }
-    fails(
-        &rq("check --model {} --threshold violence=-1 x", &[&m]),
-        INPUT,
-        &["-1"],
-    );
+    fails(&rq("check --model {} --threshold violence=-1 x", &[&m]), INPUT, &["-1"]);
     let cases = [
         ("--char-ngrams x", "--char-ngrams"),
         ("--bits 40", "bits must be 16..=24"),
@@ -656,20 +508,11 @@ fn unwritable_outputs_are_input_errors() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", "text,label\na,1\nb,0\n");
     let m = model();
-    let r = rq(
-        "score --model {} --input {} --output /nonexistent/dir/out.csv",
-        &[&m, s(&data)],
-    );
+    let r = rq("score --model {} --input {} --output /nonexistent/dir/out.csv", &[&m, s(&data)]);
     fails(&r, INPUT, &["/nonexistent/dir/out.csv"]);
-    let r = rq(
-        "eval --model {} --data {} --report /nonexistent/dir/r.html",
-        &[&m, s(&data)],
-    );
+    let r = rq("eval --model {} --data {} --report /nonexistent/dir/r.html", &[&m, s(&data)]);
     fails(&r, INPUT, &["/nonexistent/dir/r.html"]);
-    let r = rq(
-        "train --data {} --out /nonexistent/dir/m.raqib --no-validation",
-        &[s(&data)],
-    );
+    let r = rq("train --data {} --out /nonexistent/dir/m.raqib --no-validation", &[s(&data)]);
     fails(&r, INPUT, &["/nonexistent/dir/m.raqib"]);
 }
 
@@ -686,41 +529,17 @@ fn damaged_models(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     let entries = 16 + hlen;
     let mut cases: Vec<(&str, Vec<u8>, &'static str)> = vec![
         ("empty.raqib", vec![], "not a raqib model"),
-        (
-            "magic.raqib",
-            [b"NOTMODEL".as_slice(), &good[8..]].concat(),
-            "not a raqib model",
-        ),
+        ("magic.raqib", [b"NOTMODEL".as_slice(), &good[8..]].concat(), "not a raqib model"),
         ("in-magic.raqib", good[..4].to_vec(), "truncated"),
         ("in-prefix.raqib", good[..12].to_vec(), "truncated"),
-        (
-            "in-header.raqib",
-            good[..entries - 10].to_vec(),
-            "truncated",
-        ),
-        (
-            "in-entries.raqib",
-            good[..entries + 100].to_vec(),
-            "truncated",
-        ),
-        (
-            "no-checksum.raqib",
-            good[..good.len() - 8].to_vec(),
-            "truncated",
-        ),
-        (
-            "trailing.raqib",
-            [good.as_slice(), &[0u8; 4]].concat(),
-            "size mismatch",
-        ),
+        ("in-header.raqib", good[..entries - 10].to_vec(), "truncated"),
+        ("in-entries.raqib", good[..entries + 100].to_vec(), "truncated"),
+        ("no-checksum.raqib", good[..good.len() - 8].to_vec(), "truncated"),
+        ("trailing.raqib", [good.as_slice(), &[0u8; 4]].concat(), "size mismatch"),
     ];
     let mut newer = good.clone();
     newer[8..12].copy_from_slice(&2u32.to_le_bytes());
-    cases.push((
-        "newer.raqib",
-        newer,
-        "format version 2 is newer than this raqib supports (1)",
-    ));
+    cases.push(("newer.raqib", newer, "format version 2 is newer than this raqib supports (1)"));
     let mut flipped = good.clone();
     flipped[entries + 5] ^= 0x40;
     cases.push(("checksum.raqib", flipped, "checksum mismatch"));
@@ -735,10 +554,7 @@ fn damaged_models(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     let sum = xxhash_rust::xxh3::xxh3_64(&body);
     body.extend_from_slice(&sum.to_le_bytes());
     cases.push(("header.raqib", body, "invalid header"));
-    cases
-        .into_iter()
-        .map(|(name, bytes, why)| (write(dir, name, bytes), why))
-        .collect()
+    cases.into_iter().map(|(name, bytes, why)| (write(dir, name, bytes), why)).collect()
 }
 
 #[test]
@@ -763,10 +579,7 @@ fn every_model_file_error_exits_3_with_one_line() {
         }
     }
     // The same through the environment variable.
-    let (newer, why) = cases
-        .iter()
-        .find(|(p, _)| p.ends_with("newer.raqib"))
-        .unwrap();
+    let (newer, why) = cases.iter().find(|(p, _)| p.ends_with("newer.raqib")).unwrap();
     let r = run_with(raqib().env("RAQIB_MODEL", newer).args(["check", "hello"]));
     fails(&r, MODEL, &["newer.raqib", why]);
 }
@@ -783,10 +596,7 @@ fn score_golden_output() {
     let input = fixtures.join("score-golden.csv");
     let expected = fixtures.join("score-golden.expected.csv");
     let m = model();
-    let r = rq(
-        "score --model {} --input {} --explain 2 --quiet",
-        &[&m, s(&input)],
-    );
+    let r = rq("score --model {} --input {} --explain 2 --quiet", &[&m, s(&input)]);
     r.expect(OK);
     assert_eq!(r.stderr, "", "--quiet: nothing on stderr");
     if std::env::var_os("RAQIB_BLESS").is_some() {
@@ -815,17 +625,11 @@ fn big_comment() -> String {
 /// Rows 3 (invalid UTF-8) and 6 (no text field) cannot be scored.
 fn awkward_rows() -> Vec<(u32, Option<Vec<u8>>)> {
     vec![
-        (
-            1,
-            Some(b"first line\nsecond line, with a comma and \"quotes\"".to_vec()),
-        ),
+        (1, Some(b"first line\nsecond line, with a comma and \"quotes\"".to_vec())),
         (2, Some(b"".to_vec())),
         (3, Some(b"broken \xff\xfe bytes".to_vec())),
         (4, Some(big_comment().into_bytes())),
-        (
-            5,
-            Some("نريد السلام لكل الناس في المدينة".as_bytes().to_vec()),
-        ),
+        (5, Some("نريد السلام لكل الناس في المدينة".as_bytes().to_vec())),
         (6, None),
         (7, Some("\u{1F525} burn it all down".as_bytes().to_vec())),
         (8, Some(b"   ".to_vec())),
@@ -885,25 +689,16 @@ fn jsonl() -> Vec<u8> {
 
 /// Parse `score`'s delimited output: the header, then each row's fields.
 fn parse_delimited(bytes: &[u8], sep: u8) -> (Vec<String>, Vec<Vec<Vec<u8>>>) {
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(sep)
-        .flexible(true)
-        .from_reader(bytes);
+    let mut r = csv::ReaderBuilder::new().delimiter(sep).flexible(true).from_reader(bytes);
     let header = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .byte_records()
-        .map(|rec| rec.unwrap().iter().map(<[u8]>::to_vec).collect())
-        .collect();
+    let rows = r.byte_records().map(|rec| rec.unwrap().iter().map(<[u8]>::to_vec).collect()).collect();
     (header, rows)
 }
 
 fn unreadable_summary(stderr: &str, rows: usize) {
     let counted = format!("scored {rows} rows:");
     assert!(stderr.contains(&counted), "{stderr}");
-    assert!(
-        stderr.contains("; 2 rows with an unreadable text"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("; 2 rows with an unreadable text"), "{stderr}");
 }
 
 /// Rows in = rows out, in order, over multi-line quoted comments, empty texts, invalid UTF-8, a
@@ -917,10 +712,7 @@ fn score_keeps_row_count_and_order_csv_tsv() {
     for (name, sep, format) in [("rows.csv", b',', "csv"), ("rows.tsv", b'\t', "tsv")] {
         let input = write(dir.path(), name, delimited(sep));
         let out = dir.path().join(format!("out-{name}"));
-        let r = rq(
-            "score --model {} --input {} --output {}",
-            &[&m, s(&input), s(&out)],
-        );
+        let r = rq("score --model {} --input {} --output {}", &[&m, s(&input), s(&out)]);
         r.expect(OK);
         assert!(r.stdout.is_empty());
         unreadable_summary(&r.stderr, n);
@@ -929,16 +721,7 @@ fn score_keeps_row_count_and_order_csv_tsv() {
         assert!(r.stderr.contains(&where_), "{}", r.stderr);
         let file_out = std::fs::read(&out).unwrap();
         let (header, rows) = parse_delimited(&file_out, sep);
-        let columns = [
-            "id",
-            "text",
-            "lang",
-            "score_violence",
-            "score_extremism",
-            "flagged",
-            "flagged_labels",
-            "error",
-        ];
+        let columns = ["id", "text", "lang", "score_violence", "score_extremism", "flagged", "flagged_labels", "error"];
         assert_eq!(header, columns);
         assert_eq!(rows.len(), n, "rows in = rows out");
         for (row, (id, text)) in rows.iter().zip(awkward_rows()) {
@@ -964,11 +747,7 @@ fn score_keeps_row_count_and_order_csv_tsv() {
         let r = rq_stdin("score --model {} --format {}", &[&m, format], &stdin);
         r.expect(OK);
         assert_eq!(r.stdout, file_out, "{name} through stdin");
-        assert!(
-            r.stderr.contains("-:5: column text is not valid UTF-8"),
-            "{}",
-            r.stderr
-        );
+        assert!(r.stderr.contains("-:5: column text is not valid UTF-8"), "{}", r.stderr);
     }
 }
 
@@ -984,17 +763,9 @@ fn score_keeps_row_count_and_order_jsonl() {
     r.expect(OK);
     unreadable_summary(&r.stderr, n);
     // Regression: a JSON row without the key blamed an unbalanced quote.
-    assert!(
-        r.stderr.contains("rows.jsonl:6: no value for \"text\""),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("rows.jsonl:6: no value for \"text\""), "{}", r.stderr);
     assert!(!r.stderr.contains("quote"), "{}", r.stderr);
-    let lines: Vec<Value> = r
-        .out()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> = r.out().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), n, "rows in = rows out");
     for (v, (id, _)) in lines.iter().zip(awkward_rows()) {
         if UNREADABLE.contains(&id) {
@@ -1002,25 +773,12 @@ fn score_keeps_row_count_and_order_jsonl() {
         } else {
             assert_eq!(v["id"], id, "order kept");
             assert!(v["error"].is_null(), "{v}");
-            assert!(
-                v["score_violence"].is_f64() && v["flagged"].is_boolean(),
-                "{v}"
-            );
+            assert!(v["score_violence"].is_f64() && v["flagged"].is_boolean(), "{v}");
         }
     }
-    assert_eq!(
-        lines[3]["text"].as_str().unwrap().len(),
-        big_comment().len()
-    );
-    assert_eq!(
-        lines[5]["id"], 6,
-        "the row without text keeps its other fields"
-    );
-    assert!(
-        lines[2]["raw"].as_str().unwrap().contains("broken"),
-        "{}",
-        lines[2]
-    );
+    assert_eq!(lines[3]["text"].as_str().unwrap().len(), big_comment().len());
+    assert_eq!(lines[5]["id"], 6, "the row without text keeps its other fields");
+    assert!(lines[2]["raw"].as_str().unwrap().contains("broken"), "{}", lines[2]);
     let r2 = rq_stdin("score --model {} --format jsonl", &[&m], &jsonl());
     r2.expect(OK);
     assert_eq!(r2.stdout, r.stdout, "JSONL through stdin");
@@ -1034,24 +792,14 @@ fn score_threshold_and_explain_flags() {
     r.expect(OK);
     let (header, rows) = parse_delimited(&r.stdout, b',');
     assert_eq!(header[5..], ["explain", "error"]);
-    assert_eq!(
-        (&rows[0][3][..], &rows[0][4][..]),
-        (&b"true"[..], &b"violence"[..])
-    );
+    assert_eq!((&rows[0][3][..], &rows[0][4][..]), (&b"true"[..], &b"violence"[..]));
     let why = String::from_utf8(rows[0][5].clone()).unwrap();
     assert_eq!(why.split("; ").count(), 3, "{why}");
-    assert!(
-        rows[1][5].is_empty(),
-        "no explanation for a row that is not flagged"
-    );
+    assert!(rows[1][5].is_empty(), "no explanation for a row that is not flagged");
     // A threshold of 1 flags nothing; 0 flags everything.
     let r = rq_stdin("score --model {} --threshold 1", &[&m], input);
     r.expect(OK);
-    assert!(
-        r.stderr.contains("scored 2 rows: 0 flagged"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("scored 2 rows: 0 flagged"), "{}", r.stderr);
     let line = "score --model {} --threshold violence=0 --threshold extremism=0";
     let r = rq_stdin(line, &[&m], input);
     r.expect(OK);
@@ -1100,19 +848,13 @@ fn score_into_a_closed_pipe_is_not_an_error() {
 #[test]
 fn check_exit_codes_json_shape_and_stdin() {
     let m = model();
-    let r = rq(
-        "check --model {} {}",
-        &[&m, "the weather is nice, coffee and family"],
-    );
+    let r = rq("check --model {} {}", &[&m, "the weather is nice, coffee and family"]);
     r.expect(OK);
     assert_eq!(r.out().lines().count(), 1, "one JSON line");
     let v = r.json();
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["action", "flagged", "labels", "model"]);
-    assert_eq!(
-        (v["action"].as_str(), v["flagged"].as_bool()),
-        (Some("publish"), Some(false))
-    );
+    assert_eq!((v["action"].as_str(), v["flagged"].as_bool()), (Some("publish"), Some(false)));
     assert_eq!(v["model"]["name"], "raqib");
     assert_eq!(v["model"]["hash"], "6a91a30c3b4f1752");
     let labels = v["labels"].as_object().unwrap();
@@ -1126,10 +868,7 @@ fn check_exit_codes_json_shape_and_stdin() {
     let r = rq("check --model {} {}", &[&m, "we will kill them all"]);
     r.expect(FLAGGED);
     let v = r.json();
-    assert_eq!(
-        (v["action"].as_str(), v["flagged"].as_bool()),
-        (Some("hold"), Some(true))
-    );
+    assert_eq!((v["action"].as_str(), v["flagged"].as_bool()), (Some("hold"), Some(true)));
     assert_eq!(v["labels"]["violence"]["flagged"], true);
     close(&v["labels"]["violence"]["score"], 0.999999996914);
 
@@ -1141,26 +880,16 @@ fn check_exit_codes_json_shape_and_stdin() {
     rq_stdin("check --model {}", &[&m], b"").expect(OK);
 
     // A threshold override changes the decision.
-    let r = rq(
-        "check --model {} --threshold violence=1 {}",
-        &[&m, "we will kill them all"],
-    );
+    let r = rq("check --model {} --threshold violence=1 {}", &[&m, "we will kill them all"]);
     r.expect(OK);
     assert_eq!(r.json()["labels"]["violence"]["threshold"], 1.0);
 
     // --explain adds n-grams with character spans.
-    let r = rq(
-        "check --model {} --explain 2 {}",
-        &[&m, "we will kill them all"],
-    );
+    let r = rq("check --model {} --explain 2 {}", &[&m, "we will kill them all"]);
     r.expect(FLAGGED);
     let explain = r.json()["explain"].as_array().unwrap().clone();
     assert_eq!(explain.len(), 2);
-    assert_eq!(
-        explain[0]["spans"],
-        json!([[5, 7], [10, 12], [19, 21]]),
-        "the three 'll'"
-    );
+    assert_eq!(explain[0]["spans"], json!([[5, 7], [10, 12], [19, 21]]), "the three 'll'");
 }
 
 /// Every span of `explain --json` is a character range of the ORIGINAL text whose normalised
@@ -1185,28 +914,18 @@ fn explain_json_spans_point_into_the_original_text() {
         let ngram = g["ngram"].as_str().unwrap();
         assert!(g["per_label"]["violence"].is_f64() && g["per_label"]["extremism"].is_f64());
         for span in g["spans"].as_array().unwrap() {
-            let (a, b) = (
-                span[0].as_u64().unwrap() as usize,
-                span[1].as_u64().unwrap() as usize,
-            );
+            let (a, b) = (span[0].as_u64().unwrap() as usize, span[1].as_u64().unwrap() as usize);
             assert!(a < b && b <= chars.len(), "{ngram}: {a}..{b}");
             let original: String = chars[a..b].iter().collect();
             let normalized = fixture.normalizer().normalize(&original);
             let normalized = normalized.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert_eq!(
-                normalized,
-                ngram.trim_matches('_'),
-                "span {a}..{b} = {original:?}"
-            );
+            assert_eq!(normalized, ngram.trim_matches('_'), "span {a}..{b} = {original:?}");
             checked += 1;
         }
     }
     assert!(checked >= 40, "{checked}");
     // The n-grams come strongest first.
-    let w: Vec<f64> = ngrams
-        .iter()
-        .map(|g| g["weight"].as_f64().unwrap())
-        .collect();
+    let w: Vec<f64> = ngrams.iter().map(|g| g["weight"].as_f64().unwrap()).collect();
     assert!(w.windows(2).all(|p| p[0] >= p[1]), "{w:?}");
 }
 
@@ -1251,34 +970,18 @@ fn eval_json_figures_match_a_hand_count() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "hand.csv", HAND);
     let m = model();
-    let r = rq(
-        "eval --model {} --data {} --json --threshold 0.03",
-        &[&m, s(&data)],
-    );
+    let r = rq("eval --model {} --data {} --json --threshold 0.03", &[&m, s(&data)]);
     r.expect(OK);
     let v = r.json();
-    assert_eq!(
-        (v["rows_read"].as_u64(), v["rows_skipped"].as_u64()),
-        (Some(4), Some(0))
-    );
+    assert_eq!((v["rows_read"].as_u64(), v["rows_skipped"].as_u64()), (Some(4), Some(0)));
     assert_eq!(v["model"]["hash"], "6a91a30c3b4f1752");
     let labels = v["labels"].as_array().unwrap();
-    assert_eq!(
-        labels.len(),
-        2,
-        "columns named like the model's labels are picked up"
-    );
+    assert_eq!(labels.len(), 2, "columns named like the model's labels are picked up");
 
     // violence: scores 0.99999999691 (pos), 0.01799 (neg), 0.02774 (pos), 0.04330 (neg).
     let vi = &labels[0];
-    assert_eq!(
-        (vi["label"].as_str(), vi["column"].as_str()),
-        (Some("violence"), Some("violence"))
-    );
-    assert_eq!(
-        (vi["rows"].as_u64(), vi["positives"].as_u64()),
-        (Some(4), Some(2))
-    );
+    assert_eq!((vi["label"].as_str(), vi["column"].as_str()), (Some("violence"), Some("violence")));
+    assert_eq!((vi["rows"].as_u64(), vi["positives"].as_u64()), (Some(4), Some(2)));
     // Pairs (pos > neg): 0.9999 beats both, 0.0277 beats 0.0180 only: 3 of 4.
     close(&vi["roc_auc"], 0.75);
     // Ranked: pos, neg, pos, neg → AP = ½·1 + ½·⅔.
@@ -1294,10 +997,7 @@ fn eval_json_figures_match_a_hand_count() {
     // At 0.03 the knives row (0.0433) is flagged too: TP 1, FP 1, TN 1, FN 1.
     let extra = &vi["at_thresholds"][0];
     close(&extra["threshold"], 0.03);
-    assert_eq!(
-        extra["confusion"],
-        json!({"tp": 1, "fp": 1, "tn": 1, "fn": 1})
-    );
+    assert_eq!(extra["confusion"], json!({"tp": 1, "fp": 1, "tn": 1, "fn": 1}));
     close(&extra["precision"], 0.5);
     close(&extra["false_positive_rate"], 0.5);
     // Calibration, 10 bins: three rows in [0, 0.1) with one positive, one row in [0.9, 1].
@@ -1306,10 +1006,7 @@ fn eval_json_figures_match_a_hand_count() {
     close(&vi["expected_calibration_error"], ece);
     let bins = vi["reliability"].as_array().unwrap();
     assert_eq!(bins.len(), 10);
-    assert_eq!(
-        (bins[0]["count"].as_u64(), bins[9]["count"].as_u64()),
-        (Some(3), Some(1))
-    );
+    assert_eq!((bins[0]["count"].as_u64(), bins[9]["count"].as_u64()), (Some(3), Some(1)));
     close(&bins[0]["mean_predicted"], low_mean);
     close(&bins[0]["fraction_positive"], 1.0 / 3.0);
 
@@ -1323,11 +1020,7 @@ fn eval_json_figures_match_a_hand_count() {
     // The tables show the same figures.
     let r = rq("eval --model {} --data {}", &[&m, s(&data)]);
     r.expect(OK);
-    assert!(
-        r.out().contains("ROC AUC 0.7500   PR AUC 0.8333"),
-        "{}",
-        r.out()
-    );
+    assert!(r.out().contains("ROC AUC 0.7500   PR AUC 0.8333"), "{}", r.out());
 }
 
 #[test]
@@ -1343,36 +1036,22 @@ fn eval_label_column_choices() {
     let r = rq("eval --model {} --data {} --json", &[&m, s(&any)]);
     r.expect(OK);
     let l = &r.json()["labels"][0];
-    assert_eq!(
-        (l["label"].as_str(), l["column"].as_str()),
-        (Some("any"), Some("label"))
-    );
+    assert_eq!((l["label"].as_str(), l["column"].as_str()), (Some("any"), Some("label")));
     assert!(l["at_model_threshold"]["threshold"].is_null());
     assert_eq!(l["at_model_threshold"]["confusion"]["tp"], 2);
     // COLUMN=LABEL, a TSV without header and text labels.
-    let tsv = write(
-        dir.path(),
-        "t.tsv",
-        "we will kill them all\tOFF\nthe weather is nice\tNOT_OFF\n",
-    );
+    let tsv = write(dir.path(), "t.tsv", "we will kill them all\tOFF\nthe weather is nice\tNOT_OFF\n");
     let line = "eval --model {} --data {} --no-header --text-column 0 --label-column 1=violence \
                 --positive OFF --json";
     let r = rq(line, &[&m, s(&tsv)]);
     r.expect(OK);
     let l = &r.json()["labels"][0];
-    assert_eq!(
-        (l["label"].as_str(), l["column"].as_str()),
-        (Some("violence"), Some("1"))
-    );
+    assert_eq!((l["label"].as_str(), l["column"].as_str()), (Some("violence"), Some("1")));
     close(&l["roc_auc"], 1.0);
     // Neither a model label's column nor "label": the message says what to pass.
     let none = write(dir.path(), "none.csv", "text,verdict\na,1\n");
     let r = rq("eval --model {} --data {}", &[&m, s(&none)]);
-    fails(
-        &r,
-        INPUT,
-        &["none.csv", "violence, extremism", "--label-column"],
-    );
+    fails(&r, INPUT, &["none.csv", "violence, extremism", "--label-column"]);
 }
 
 /// The HTML report: one file, nothing fetched (no scripts, links or URLs), inline SVG charts per
@@ -1396,48 +1075,25 @@ fn eval_report_is_self_contained_html_with_charts() {
     r.expect(OK);
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.starts_with("<!doctype html>"));
-    let fetches = [
-        "http://", "https://", "<script", "<link", "src=", "href=", "url(", "@import",
-    ];
+    let fetches = ["http://", "https://", "<script", "<link", "src=", "href=", "url(", "@import"];
     for banned in fetches {
         assert!(!html.contains(banned), "{banned:?} in the report");
     }
-    assert_eq!(
-        html.matches("<section>").count(),
-        2,
-        "one section per label"
-    );
-    assert_eq!(
-        html.matches("<svg").count(),
-        8,
-        "ROC, PR, histogram, reliability per label"
-    );
+    assert_eq!(html.matches("<section>").count(), 2, "one section per label");
+    assert_eq!(html.matches("<svg").count(), 8, "ROC, PR, histogram, reliability per label");
     assert_eq!(html.matches("</svg>").count(), 8);
-    let captions = [
-        "ROC curve, area",
-        "Precision-recall curve, average precision",
-        "Scores of the",
-        "Reliability: the share",
-    ];
+    let captions =
+        ["ROC curve, area", "Precision-recall curve, average precision", "Scores of the", "Reliability: the share"];
     for caption in captions {
         assert_eq!(html.matches(caption).count(), 2, "{caption}");
     }
     // Every polyline (curves, axes, grid) has at most ~500 points, and the curves were long.
     let mut longest = 0;
     for chunk in html.split("<polyline").skip(1) {
-        let points = chunk
-            .split("points=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
+        let points = chunk.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
         longest = longest.max(points.split_whitespace().count());
     }
-    assert!(
-        (100..=502).contains(&longest),
-        "longest polyline: {longest} points"
-    );
+    assert!((100..=502).contains(&longest), "longest polyline: {longest} points");
     // Worst errors: the Arabic false negative is listed, escaped, its direction automatic.
     let row = "<td dir=\"auto\">سنحرق السوق &lt;b&gt;كلها&lt;/b&gt; &amp; more</td>";
     assert!(html.contains(row), "escaped RTL text in the worst errors");
@@ -1449,11 +1105,7 @@ fn eval_report_is_self_contained_html_with_charts() {
 
 #[test]
 fn completions_and_help() {
-    let shells = [
-        ("bash", "complete -F"),
-        ("zsh", "#compdef raqib"),
-        ("fish", "complete -c raqib"),
-    ];
+    let shells = [("bash", "complete -F"), ("zsh", "#compdef raqib"), ("fish", "complete -c raqib")];
     for (shell, needle) in shells {
         let r = rq("completions {}", &[shell]);
         r.expect(OK);
@@ -1465,17 +1117,8 @@ fn completions_and_help() {
     }
     let r = rq("--help", &[]);
     r.expect(OK);
-    for code in [
-        "0  success",
-        "1  check only",
-        "2  usage or input error",
-        "3  model error",
-    ] {
-        assert!(
-            r.out().contains(code),
-            "exit code {code:?} documented:\n{}",
-            r.out()
-        );
+    for code in ["0  success", "1  check only", "2  usage or input error", "3  model error"] {
+        assert!(r.out().contains(code), "exit code {code:?} documented:\n{}", r.out());
     }
     for sub in ["train", "score", "eval", "explain", "check"] {
         let r = rq("{} --help", &[sub]);

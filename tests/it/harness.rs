@@ -23,11 +23,7 @@ pub struct Server {
 /// Spawn `raqib serve ARGS` and collect stderr lines into a shared buffer.
 fn spawn(args: &[&str]) -> (Child, Arc<Mutex<Vec<String>>>) {
     // An ephemeral loopback port unless the test picks the address.
-    let bind: &[&str] = if args.contains(&"--bind") {
-        &[]
-    } else {
-        &["--bind", "127.0.0.1:0"]
-    };
+    let bind: &[&str] = if args.contains(&"--bind") { &[] } else { &["--bind", "127.0.0.1:0"] };
     let mut child = Command::new(env!("CARGO_BIN_EXE_raqib"))
         .arg("serve")
         .args(bind)
@@ -67,16 +63,9 @@ impl Server {
                 return Server { child, addr, logs };
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "server exited with {status} before listening:\n{}",
-                    logs.lock().unwrap().join("\n")
-                );
+                panic!("server exited with {status} before listening:\n{}", logs.lock().unwrap().join("\n"));
             }
-            assert!(
-                Instant::now() < deadline,
-                "server did not start:\n{}",
-                logs.lock().unwrap().join("\n")
-            );
+            assert!(Instant::now() < deadline, "server did not start:\n{}", logs.lock().unwrap().join("\n"));
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -84,8 +73,7 @@ impl Server {
     /// Run `raqib serve ARGS` expecting it to fail at start; returns the exit code and stderr.
     pub fn start_failure(args: &[&str]) -> (i32, String) {
         let (mut child, logs) = spawn(args);
-        let status =
-            wait_timeout(&mut child, Duration::from_secs(30)).expect("server should exit at once");
+        let status = wait_timeout(&mut child, Duration::from_secs(30)).expect("server should exit at once");
         std::thread::sleep(Duration::from_millis(50));
         let logs = logs.lock().unwrap().join("\n");
         (status.code().unwrap_or(-1), logs)
@@ -130,11 +118,7 @@ impl Server {
 
     /// Send a signal by name (`HUP`, `TERM`) with kill(1).
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args(["-s", name, &self.pid().to_string()])
-            .status()
-            .expect("run kill")
-            .success();
+        let ok = Command::new("kill").args(["-s", name, &self.pid().to_string()]).status().expect("run kill").success();
         assert!(ok, "kill -s {name} failed");
     }
 
@@ -174,14 +158,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -195,22 +175,10 @@ fn agent() -> ureq::Agent {
 
 fn reply(mut res: ureq::http::Response<ureq::Body>) -> Reply {
     let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let body = res
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_string()
-        .expect("read the answer");
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    let headers =
+        res.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let body = res.body_mut().with_config().limit(64 << 20).read_to_string().expect("read the answer");
+    Reply { status, headers, body }
 }
 
 /// POST `body` with `Content-Type: application/json` and extra headers.
@@ -219,10 +187,7 @@ pub fn post(url: &str, body: impl AsRef<[u8]>, headers: &[(&str, &str)]) -> Repl
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    reply(
-        req.send(body.as_ref())
-            .unwrap_or_else(|e| panic!("POST {url}: {e}")),
-    )
+    reply(req.send(body.as_ref()).unwrap_or_else(|e| panic!("POST {url}: {e}")))
 }
 
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
@@ -240,16 +205,9 @@ pub struct RawConn {
 
 impl RawConn {
     /// Send a POST's head with `Content-Length: content_length` and the first part of the body.
-    pub fn start_post(
-        addr: SocketAddr,
-        path: &str,
-        content_length: usize,
-        first: &[u8],
-    ) -> RawConn {
+    pub fn start_post(addr: SocketAddr, path: &str, content_length: usize, first: &[u8]) -> RawConn {
         let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\nConnection: close\r\n\r\n"
         );
@@ -262,9 +220,7 @@ impl RawConn {
     /// Open a connection and write `bytes` as they are (a hand-made request head).
     pub fn raw(addr: SocketAddr, bytes: &[u8]) -> RawConn {
         let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         stream.write_all(bytes).unwrap();
         RawConn { stream }
     }
@@ -280,14 +236,8 @@ impl RawConn {
         let mut buf = Vec::new();
         let _ = self.stream.read_to_end(&mut buf);
         let text = String::from_utf8_lossy(&buf).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or(String::new(), |(_, b)| b.to_string());
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
         (status, body)
     }
 }

@@ -35,7 +35,10 @@ pub fn run(args: CheckArgs) -> CliResult {
         Some(t) => t,
         None => {
             let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).context("reading the comment from standard input").map_err(CliError::input)?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading the comment from standard input")
+                .map_err(CliError::input)?;
             String::from_utf8_lossy(&bytes).into_owned()
         }
     };
@@ -45,7 +48,8 @@ pub fn run(args: CheckArgs) -> CliResult {
             .ngrams
             .iter()
             .map(|c| {
-                let spans: Vec<[usize; 2]> = c.spans.iter().map(|s| raqib::model::char_span(&text, s)).map(|r| [r.start, r.end]).collect();
+                let spans: Vec<[usize; 2]> =
+                    c.spans.iter().map(|s| raqib::model::char_span(&text, s)).map(|r| [r.start, r.end]).collect();
                 serde_json::json!({"ngram": c.ngram, "weight": c.weight, "spans": spans})
             })
             .collect();
@@ -56,7 +60,9 @@ pub fn run(args: CheckArgs) -> CliResult {
     let labels: serde_json::Map<String, serde_json::Value> = model
         .label_names()
         .zip(&scores.labels)
-        .map(|(n, l)| (n.to_string(), serde_json::json!({"score": l.probability, "threshold": l.threshold, "flagged": l.flagged})))
+        .map(|(n, l)| {
+            (n.to_string(), serde_json::json!({"score": l.probability, "threshold": l.threshold, "flagged": l.flagged}))
+        })
         .collect();
     let mut out = serde_json::json!({
         "action": if scores.flagged { "hold" } else { "publish" },

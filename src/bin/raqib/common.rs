@@ -76,7 +76,9 @@ pub fn load_model(path: Option<&Path>) -> Result<Model, CliError> {
             }
             // A library I/O error names only the path; say it is the model that cannot be read.
             Model::load(p).map_err(|e| match e {
-                Error::Io { source, .. } => CliError::model(anyhow::anyhow!("model file {}: cannot read: {source}", p.display())),
+                Error::Io { source, .. } => {
+                    CliError::model(anyhow::anyhow!("model file {}: cannot read: {source}", p.display()))
+                }
                 e => CliError::model(e),
             })
         }

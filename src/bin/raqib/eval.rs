@@ -111,7 +111,8 @@ pub fn run(args: EvalArgs) -> CliResult {
     let pairs: Vec<(String, String)> = if args.label_column.is_empty() {
         let reader = TableReader::open(&args.data[0], &read)?;
         let header = reader.header().unwrap_or_default();
-        let matching: Vec<(String, String)> = names.iter().filter(|n| header.contains(n)).map(|n| (n.clone(), n.clone())).collect();
+        let matching: Vec<(String, String)> =
+            names.iter().filter(|n| header.contains(n)).map(|n| (n.clone(), n.clone())).collect();
         if !matching.is_empty() {
             matching
         } else if header.iter().any(|h| h == "label") {
@@ -134,7 +135,10 @@ pub fn run(args: EvalArgs) -> CliResult {
     };
     for (_, label) in &pairs {
         if label != ANY && !names.contains(label) {
-            return Err(CliError::input(anyhow!("the model has no label {label:?} (labels: {}, or {ANY})", names.join(", "))));
+            return Err(CliError::input(anyhow!(
+                "the model has no label {label:?} (labels: {}, or {ANY})",
+                names.join(", ")
+            )));
         }
     }
     let opts = LabelledOptions {
@@ -183,7 +187,14 @@ pub fn run(args: EvalArgs) -> CliResult {
                     let pick = |v: &[f64]| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
                     let pick_b = |v: &[bool]| rows.iter().map(|&i| v[i]).collect::<Vec<bool>>();
                     let (probs, truth, predicted) = (pick(&l.probs), pick_b(&l.truth), pick_b(&l.predicted));
-                    let report = binary_report(&probs, &predicted, &truth, l.report.at_model_threshold.threshold, &args.threshold, args.bins);
+                    let report = binary_report(
+                        &probs,
+                        &predicted,
+                        &truth,
+                        l.report.at_model_threshold.threshold,
+                        &args.threshold,
+                        args.bins,
+                    );
                     LabelEval { label: l.label.clone(), column: l.column.clone(), report, probs, truth, predicted }
                 })
                 .collect();
@@ -216,13 +227,23 @@ fn print_groups(out: &EvalOutput) {
     }
     let f = |x: Option<f64>| x.map_or("   n/a".into(), |v| format!("{v:.4}"));
     println!("\nby group, at the model's thresholds:");
-    println!("  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}", "group", "label", "rows", "pos", "ROC AUC", "precision", "recall", "FPR");
+    println!(
+        "  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}",
+        "group", "label", "rows", "pos", "ROC AUC", "precision", "recall", "FPR"
+    );
     for g in &out.groups {
         for l in &g.labels {
             let (r, t) = (&l.report, &l.report.at_model_threshold);
             println!(
                 "  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9.4} {:>7.4} {:>7.4}",
-                g.group, l.label, r.rows, r.positives, f(r.roc_auc), t.precision, t.recall, t.false_positive_rate
+                g.group,
+                l.label,
+                r.rows,
+                r.positives,
+                f(r.roc_auc),
+                t.precision,
+                t.recall,
+                t.false_positive_rate
             );
         }
     }
@@ -235,7 +256,10 @@ fn print_tables(out: &EvalOutput) {
         let r = &l.report;
         println!("\n{} (column {:?}): {} rows, {} positive", l.label, l.column, r.rows, r.positives);
         println!("  ROC AUC {}   PR AUC {}   ECE {:.4}", f(r.roc_auc), f(r.pr_auc), r.expected_calibration_error);
-        println!("  {:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7}", "threshold", "precision", "recall", "F1", "FPR", "TP", "FP", "TN", "FN");
+        println!(
+            "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7}",
+            "threshold", "precision", "recall", "F1", "FPR", "TP", "FP", "TN", "FN"
+        );
         for (name, t) in std::iter::once((
             r.at_model_threshold.threshold.map_or("model (per label)".into(), |t| format!("model {t:.4}")),
             &r.at_model_threshold,

@@ -64,7 +64,12 @@ pub fn run(args: ExplainArgs) -> CliResult {
         let labels: serde_json::Map<String, serde_json::Value> = names
             .iter()
             .zip(&why.scores.labels)
-            .map(|(n, l)| (n.to_string(), serde_json::json!({"score": l.probability, "threshold": l.threshold, "flagged": l.flagged})))
+            .map(|(n, l)| {
+                (
+                    n.to_string(),
+                    serde_json::json!({"score": l.probability, "threshold": l.threshold, "flagged": l.flagged}),
+                )
+            })
             .collect();
         print_json(&serde_json::json!({
             "flagged": why.scores.flagged,
@@ -105,7 +110,13 @@ pub fn run(args: ExplainArgs) -> CliResult {
 fn highlight(text: &str, ngrams: &[raqib::model::Contribution], color: bool) -> String {
     let mut mark = vec![0i8; text.len()];
     for c in ngrams {
-        let sign = if c.weight > 0.0 { 1 } else if c.weight < 0.0 { -1 } else { 0 };
+        let sign = if c.weight > 0.0 {
+            1
+        } else if c.weight < 0.0 {
+            -1
+        } else {
+            0
+        };
         for s in &c.spans {
             for m in &mut mark[s.clone()] {
                 if *m == 0 || sign > 0 {

@@ -98,7 +98,10 @@ impl Bars {
                 old.finish_and_clear();
             }
             let pb = indicatif::ProgressBar::new_spinner();
-            pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows [{elapsed}]").expect("valid template"));
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows [{elapsed}]")
+                    .expect("valid template"),
+            );
             pb.set_message(name.to_string());
             pb.enable_steady_tick(std::time::Duration::from_millis(120));
             *b = Some(pb);

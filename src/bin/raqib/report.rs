@@ -46,19 +46,10 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Write the report. Errors: the file cannot be written.
-pub fn write_html(
-    path: &Path,
-    out: &EvalOutput,
-    texts: &[String],
-    worst: usize,
-) -> anyhow::Result<()> {
+pub fn write_html(path: &Path, out: &EvalOutput, texts: &[String], worst: usize) -> anyhow::Result<()> {
     let mut h = String::new();
     let title = format!("raqib evaluation: {} ({})", out.model.name, out.model.hash);
-    let inputs: Vec<String> = out
-        .inputs
-        .iter()
-        .map(|p| escape(&p.display().to_string()))
-        .collect();
+    let inputs: Vec<String> = out.inputs.iter().map(|p| escape(&p.display().to_string())).collect();
     write!(
         h,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{}</style></head><body>\n<h1>{}</h1>\n<p>Data: {} — {} rows read, {} skipped.</p>\n",
@@ -76,12 +67,7 @@ pub fn write_html(
     std::fs::write(path, h).with_context(|| format!("writing the report {}", path.display()))
 }
 
-fn label_section(
-    h: &mut String,
-    l: &LabelEval,
-    texts: &[String],
-    worst: usize,
-) -> anyhow::Result<()> {
+fn label_section(h: &mut String, l: &LabelEval, texts: &[String], worst: usize) -> anyhow::Result<()> {
     let r = &l.report;
     let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.4}"));
     write!(
@@ -98,9 +84,7 @@ fn label_section(
     charts(h, l)?;
     h.push_str("<table><tr><th>threshold</th><th>precision</th><th>recall</th><th>F1</th><th>FPR</th><th>TP</th><th>FP</th><th>TN</th><th>FN</th></tr>\n");
     for t in std::iter::once(&r.at_model_threshold).chain(&r.at_thresholds) {
-        let name = t
-            .threshold
-            .map_or("model (per label)".to_string(), |v| format!("{v:.4}"));
+        let name = t.threshold.map_or("model (per label)".to_string(), |v| format!("{v:.4}"));
         let c = t.confusion;
         writeln!(
             h,
@@ -126,10 +110,7 @@ fn label_section(
         ("Worst false positives (negatives scored highest)", &fp),
         ("Worst false negatives (positives scored lowest)", &fn_),
     ] {
-        write!(
-            h,
-            "<h3>{title}</h3>\n<table class=\"errors\"><tr><th>score</th><th>flagged</th><th>text</th></tr>\n"
-        )?;
+        write!(h, "<h3>{title}</h3>\n<table class=\"errors\"><tr><th>score</th><th>flagged</th><th>text</th></tr>\n")?;
         for &i in rows.iter().take(worst) {
             writeln!(
                 h,
@@ -151,24 +132,20 @@ fn charts(h: &mut String, l: &LabelEval) -> anyhow::Result<()> {
     let negatives = r.rows - r.positives;
     h.push_str("<div class=\"charts\">\n");
     let mut figure = |svg: String, caption: String| {
-        let _ = writeln!(
-            h,
-            "<figure>{svg}<figcaption>{}</figcaption></figure>",
-            escape(&caption)
-        );
+        let _ = writeln!(h, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(&caption));
     };
     let point = match r.at_model_threshold.threshold {
         Some(t) => format!("the dot is the model's threshold {t:.3}"),
         None => "the dot is the model's decisions (a threshold per label)".into(),
     };
     match r.roc_auc {
-        Some(auc) => figure(
-            roc_chart(l)?,
-            format!("ROC curve, area {auc:.4}; the diagonal is chance, {point}."),
-        ),
+        Some(auc) => figure(roc_chart(l)?, format!("ROC curve, area {auc:.4}; the diagonal is chance, {point}.")),
         None => figure(
             String::new(),
-            format!("No ROC curve: the data has {} positive and {negatives} negative rows, it needs both.", r.positives),
+            format!(
+                "No ROC curve: the data has {} positive and {negatives} negative rows, it needs both.",
+                r.positives
+            ),
         ),
     }
     match r.pr_auc {
@@ -201,22 +178,12 @@ fn roc_chart(l: &LabelEval) -> anyhow::Result<String> {
     let curve = downsample(&roc_curve(&l.probs, &l.truth), MAX_CURVE_POINTS);
     let at = &l.report.at_model_threshold;
     let operating = (at.false_positive_rate, at.recall);
-    svg_chart(
-        &format!("ROC curve of {}", l.label),
-        "false positive rate",
-        "true positive rate",
-        1.0,
-        None,
-        |c| {
-            c.draw_series(LineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                REFERENCE.stroke_width(1),
-            ))?;
-            c.draw_series(LineSeries::new(curve, CURVE.stroke_width(2)))?;
-            c.draw_series(std::iter::once(Circle::new(operating, 4, BLACK.filled())))?;
-            Ok(())
-        },
-    )
+    svg_chart(&format!("ROC curve of {}", l.label), "false positive rate", "true positive rate", 1.0, None, |c| {
+        c.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], REFERENCE.stroke_width(1)))?;
+        c.draw_series(LineSeries::new(curve, CURVE.stroke_width(2)))?;
+        c.draw_series(std::iter::once(Circle::new(operating, 4, BLACK.filled())))?;
+        Ok(())
+    })
 }
 
 fn pr_chart(l: &LabelEval) -> anyhow::Result<String> {
@@ -224,60 +191,34 @@ fn pr_chart(l: &LabelEval) -> anyhow::Result<String> {
     let r = &l.report;
     let share = r.positives as f64 / r.rows.max(1) as f64;
     let operating = (r.at_model_threshold.recall, r.at_model_threshold.precision);
-    svg_chart(
-        &format!("Precision-recall curve of {}", l.label),
-        "recall",
-        "precision",
-        1.0,
-        None,
-        |c| {
-            c.draw_series(DashedLineSeries::new(
-                [(0.0, share), (1.0, share)],
-                6,
-                4,
-                REFERENCE.stroke_width(1),
-            ))?;
-            c.draw_series(LineSeries::new(curve, CURVE.stroke_width(2)))?;
-            c.draw_series(std::iter::once(Circle::new(operating, 4, BLACK.filled())))?;
-            Ok(())
-        },
-    )
+    svg_chart(&format!("Precision-recall curve of {}", l.label), "recall", "precision", 1.0, None, |c| {
+        c.draw_series(DashedLineSeries::new([(0.0, share), (1.0, share)], 6, 4, REFERENCE.stroke_width(1)))?;
+        c.draw_series(LineSeries::new(curve, CURVE.stroke_width(2)))?;
+        c.draw_series(std::iter::once(Circle::new(operating, 4, BLACK.filled())))?;
+        Ok(())
+    })
 }
 
 /// Share of `class`'s rows in each of `HISTOGRAM_BINS` equal bins of [0, 1], and the row count.
 fn class_histogram(probs: &[f64], truth: &[bool], class: bool) -> (Vec<f64>, u64) {
-    let mut counts = vec![0u64; HISTOGRAM_BINS];
+    let mut counts = [0u64; HISTOGRAM_BINS];
     for (&p, _) in probs.iter().zip(truth).filter(|(_, &y)| y == class) {
         let bin = ((p.clamp(0.0, 1.0) * HISTOGRAM_BINS as f64) as usize).min(HISTOGRAM_BINS - 1);
         counts[bin] += 1;
     }
     let total: u64 = counts.iter().sum();
-    let shares = counts
-        .iter()
-        .map(|&c| c as f64 / total.max(1) as f64)
-        .collect();
+    let shares = counts.iter().map(|&c| c as f64 / total.max(1) as f64).collect();
     (shares, total)
 }
 
 fn histogram_chart(l: &LabelEval) -> anyhow::Result<String> {
     let classes = [
-        (
-            class_histogram(&l.probs, &l.truth, false),
-            NEGATIVE,
-            "negatives",
-        ),
-        (
-            class_histogram(&l.probs, &l.truth, true),
-            POSITIVE,
-            "positives",
-        ),
+        (class_histogram(&l.probs, &l.truth, false), NEGATIVE, "negatives"),
+        (class_histogram(&l.probs, &l.truth, true), POSITIVE, "positives"),
     ];
-    let top = classes
-        .iter()
-        .flat_map(|((shares, _), _, _)| shares.iter().copied())
-        .fold(0.0, f64::max);
+    let top = classes.iter().flat_map(|((shares, _), _, _)| shares.iter().copied()).fold(0.0, f64::max);
     // Room above the highest bar for the legend.
-    let y_max = (top * 1.3).max(0.1).min(1.0);
+    let y_max = (top * 1.3).clamp(0.1, 1.0);
     let threshold = l.report.at_model_threshold.threshold;
     svg_chart(
         &format!("Score histograms of {}", l.label),
@@ -290,22 +231,17 @@ fn histogram_chart(l: &LabelEval) -> anyhow::Result<String> {
             for ((shares, n), color, name) in classes {
                 // Translucent, so that where the classes overlap both stay visible.
                 let fill = color.mix(0.45).filled();
-                c.draw_series(shares.iter().enumerate().filter(|(_, &s)| s > 0.0).map(
-                    |(b, &s)| {
-                        let x = b as f64 * width;
-                        Rectangle::new([(x, 0.0), (x + width, s)], fill)
-                    },
-                ))?
+                c.draw_series(shares.iter().enumerate().filter(|(_, &s)| s > 0.0).map(|(b, &s)| {
+                    let x = b as f64 * width;
+                    Rectangle::new([(x, 0.0), (x + width, s)], fill)
+                }))?
                 .label(format!("{name} ({n})"))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], fill));
             }
             if let Some(t) = threshold {
-                c.draw_series(LineSeries::new(
-                    [(t, 0.0), (t, y_max)],
-                    BLACK.stroke_width(1),
-                ))?
-                .label(format!("threshold {t:.3}"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK));
+                c.draw_series(LineSeries::new([(t, 0.0), (t, y_max)], BLACK.stroke_width(1)))?
+                    .label(format!("threshold {t:.3}"))
+                    .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK));
             }
             Ok(())
         },
@@ -313,13 +249,8 @@ fn histogram_chart(l: &LabelEval) -> anyhow::Result<String> {
 }
 
 fn reliability_chart(l: &LabelEval) -> anyhow::Result<String> {
-    let points: Vec<(f64, f64)> = l
-        .report
-        .reliability
-        .iter()
-        .filter(|b| b.count > 0)
-        .map(|b| (b.mean_predicted, b.fraction_positive))
-        .collect();
+    let points: Vec<(f64, f64)> =
+        l.report.reliability.iter().filter(|b| b.count > 0).map(|b| (b.mean_predicted, b.fraction_positive)).collect();
     svg_chart(
         &format!("Reliability diagram of {}", l.label),
         "mean predicted probability",
@@ -327,14 +258,8 @@ fn reliability_chart(l: &LabelEval) -> anyhow::Result<String> {
         1.0,
         None,
         |c| {
-            c.draw_series(LineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                REFERENCE.stroke_width(1),
-            ))?;
-            c.draw_series(LineSeries::new(
-                points.iter().copied(),
-                CURVE.stroke_width(2),
-            ))?;
+            c.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], REFERENCE.stroke_width(1)))?;
+            c.draw_series(LineSeries::new(points.iter().copied(), CURVE.stroke_width(2)))?;
             c.draw_series(points.iter().map(|&p| Circle::new(p, 3, CURVE.filled())))?;
             Ok(())
         },
@@ -431,14 +356,7 @@ mod tests {
     fn label(probs: Vec<f64>, truth: Vec<bool>, threshold: f64) -> LabelEval {
         let predicted: Vec<bool> = probs.iter().map(|&p| p >= threshold).collect();
         let report = binary_report(&probs, &predicted, &truth, Some(threshold), &[], 10);
-        LabelEval {
-            label: "violence".into(),
-            column: "violence".into(),
-            report,
-            probs,
-            truth,
-            predicted,
-        }
+        LabelEval { label: "violence".into(), column: "violence".into(), report, probs, truth, predicted }
     }
 
     #[test]
@@ -447,21 +365,14 @@ mod tests {
         assert_eq!(downsample(&short, 500), short);
         // A monotone staircase of 10,000 points, like a ROC curve.
         let stairs: Vec<(f64, f64)> = (0..=10_000)
-            .map(|i| {
-                (
-                    i as f64 / 10_000.0,
-                    ((i as f64 / 10_000.0).sqrt() * 100.0).floor() / 100.0,
-                )
-            })
+            .map(|i| (i as f64 / 10_000.0, ((i as f64 / 10_000.0).sqrt() * 100.0).floor() / 100.0))
             .collect();
         let d = downsample(&stairs, 500);
         assert!(d.len() <= 500 && d.len() > 100, "{}", d.len());
         assert_eq!((d[0], d[d.len() - 1]), (stairs[0], stairs[10_000]));
         assert!(d.windows(2).all(|w| w[0].0 <= w[1].0), "order kept");
         // A zigzag whose length defeats the distance rule still ends at the bound.
-        let zigzag: Vec<(f64, f64)> = (0..5_000)
-            .map(|i| (i as f64 / 4_999.0, (i % 2) as f64))
-            .collect();
+        let zigzag: Vec<(f64, f64)> = (0..5_000).map(|i| (i as f64 / 4_999.0, (i % 2) as f64)).collect();
         let d = downsample(&zigzag, 500);
         assert_eq!(d.len(), 500);
         assert_eq!((d[0], d[499]), (zigzag[0], zigzag[4_999]));
@@ -471,18 +382,11 @@ mod tests {
     /// CI machines have no system fonts.
     #[test]
     fn charts_draw_text_without_fonts_and_without_urls() {
-        let l = label(
-            vec![0.9, 0.8, 0.35, 0.3, 0.2, 0.1],
-            vec![true, false, true, false, false, false],
-            0.5,
-        );
+        let l = label(vec![0.9, 0.8, 0.35, 0.3, 0.2, 0.1], vec![true, false, true, false, false, false], 0.5);
         let mut h = String::new();
         charts(&mut h, &l).unwrap();
         assert_eq!(h.matches("<svg").count(), 4, "{h}");
-        assert!(
-            h.contains("<text") && h.contains("false positive rate"),
-            "{h}"
-        );
+        assert!(h.contains("<text") && h.contains("false positive rate"), "{h}");
         assert!(h.contains("<polyline") && h.contains("<rect"), "{h}");
         assert!(!h.contains("http"), "no namespace URL or other link: {h}");
     }
@@ -492,10 +396,7 @@ mod tests {
         let l = label(vec![0.9, 0.1, 0.4], vec![false, false, false], 0.5);
         let mut h = String::new();
         label_section(&mut h, &l, &["a".into(), "b".into(), "c".into()], 5).unwrap();
-        assert!(
-            h.contains("No ROC curve") && h.contains("No precision-recall curve"),
-            "{h}"
-        );
+        assert!(h.contains("No ROC curve") && h.contains("No precision-recall curve"), "{h}");
         // The histogram and the reliability diagram are still drawn.
         assert_eq!(h.matches("<svg").count(), 2, "{h}");
     }

@@ -57,7 +57,10 @@ pub fn apply_thresholds(model: &mut Model, overrides: &[String]) -> Result<(), C
         let targets: Vec<usize> = match label {
             None => (0..model.labels().len()).collect(),
             Some(l) => vec![model.label_names().position(|n| n == l).ok_or_else(|| {
-                CliError::input(anyhow!("--threshold {o:?}: the model has no label {l:?} (labels: {})", model.label_names().collect::<Vec<_>>().join(", ")))
+                CliError::input(anyhow!(
+                    "--threshold {o:?}: the model has no label {l:?} (labels: {})",
+                    model.label_names().collect::<Vec<_>>().join(", ")
+                ))
             })?],
         };
         for t in targets {
@@ -76,10 +79,12 @@ pub fn run(args: ScoreArgs) -> CliResult {
     let mut reader = TableReader::open(&args.input, &args.table.read_options().map_err(CliError::input)?)?;
     let text_ref: ColumnRef = args.table.text_column.parse().unwrap_or(ColumnRef::Name(args.table.text_column.clone()));
     let column = reader.column(&text_ref)?;
-    let out: Box<dyn Write> = if args.output == PathBuf::from("-") {
+    let out: Box<dyn Write> = if args.output.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
     } else {
-        Box::new(std::fs::File::create(&args.output).with_context(|| format!("cannot create {}", args.output.display()))?)
+        Box::new(
+            std::fs::File::create(&args.output).with_context(|| format!("cannot create {}", args.output.display()))?,
+        )
     };
     let mut writer = Writer::new(out, &reader, &model, args.explain > 0)?;
 
@@ -98,7 +103,8 @@ pub fn run(args: ScoreArgs) -> CliResult {
         if rows.is_empty() {
             break;
         }
-        let outcomes: Vec<Outcome> = rows.par_iter().with_min_len(64).map(|row| score_row(&model, row, &column, args.explain)).collect();
+        let outcomes: Vec<Outcome> =
+            rows.par_iter().with_min_len(64).map(|row| score_row(&model, row, &column, args.explain)).collect();
         for (row, outcome) in rows.iter().zip(&outcomes) {
             summary.count(row, outcome);
             writer.write(row, outcome)?;
@@ -115,7 +121,13 @@ fn score_row(model: &Model, row: &Row, column: &Column, explain: usize) -> Outco
     let text = row.text(column).map_err(|e| e.to_string())?;
     let scores = model.score(&text);
     let why = (explain > 0 && scores.flagged).then(|| {
-        model.explain(&text, explain).ngrams.iter().map(|c| format!("{}:{:.3}", c.ngram, c.weight)).collect::<Vec<_>>().join("; ")
+        model
+            .explain(&text, explain)
+            .ngrams
+            .iter()
+            .map(|c| format!("{}:{:.3}", c.ngram, c.weight))
+            .collect::<Vec<_>>()
+            .join("; ")
     });
     Ok((scores, why))
 }
@@ -150,7 +162,13 @@ impl Summary {
 
     fn print(&self, names: &[String], input: &std::path::Path) {
         let per: Vec<String> = names.iter().zip(&self.flagged_per_label).map(|(n, c)| format!("{n} {c}")).collect();
-        eprintln!("scored {} rows: {} flagged ({}); {} rows with an unreadable text", self.rows, self.flagged, per.join(", "), self.error_count);
+        eprintln!(
+            "scored {} rows: {} flagged ({}); {} rows with an unreadable text",
+            self.rows,
+            self.flagged,
+            per.join(", "),
+            self.error_count
+        );
         for (line, e) in &self.errors {
             eprintln!("  {}:{line}: {e}", input.display());
         }
@@ -164,8 +182,17 @@ impl Summary {
 enum Writer {
     /// `width`: fields per input row (the header's, or the first row's without one). Shorter rows
     /// are padded to it so that the appended columns stay under their names.
-    Delimited { csv: csv::Writer<Box<dyn Write>>, names: Vec<String>, explain: bool, width: usize },
-    Jsonl { out: std::io::BufWriter<Box<dyn Write>>, names: Vec<String>, explain: bool },
+    Delimited {
+        csv: Box<csv::Writer<Box<dyn Write>>>,
+        names: Vec<String>,
+        explain: bool,
+        width: usize,
+    },
+    Jsonl {
+        out: std::io::BufWriter<Box<dyn Write>>,
+        names: Vec<String>,
+        explain: bool,
+    },
 }
 
 impl Writer {
@@ -188,7 +215,7 @@ impl Writer {
                     rec.push_field(b"error");
                     csv.write_byte_record(&rec).map_err(io_error)?;
                 }
-                Ok(Writer::Delimited { csv, names, explain, width })
+                Ok(Writer::Delimited { csv: Box::new(csv), names, explain, width })
             }
             Format::Jsonl => Ok(Writer::Jsonl { out: std::io::BufWriter::with_capacity(1 << 16, out), names, explain }),
         }
@@ -235,9 +262,10 @@ impl Writer {
                 let mut obj = match &row.data {
                     RowData::Json(serde_json::Value::Object(m)) => m.clone(),
                     RowData::Json(other) => serde_json::Map::from_iter([("row".to_string(), other.clone())]),
-                    RowData::BadJson { raw, .. } => {
-                        serde_json::Map::from_iter([("raw".to_string(), String::from_utf8_lossy(raw).into_owned().into())])
-                    }
+                    RowData::BadJson { raw, .. } => serde_json::Map::from_iter([(
+                        "raw".to_string(),
+                        String::from_utf8_lossy(raw).into_owned().into(),
+                    )]),
                     RowData::Fields(_) => serde_json::Map::new(),
                 };
                 match outcome {

@@ -8,22 +8,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Endpoints: POST /v1/check, POST /v1/score, POST /v1alpha1/comments:analyze (Perspective), \
+#[command(after_help = "Endpoints: POST /v1/check, POST /v1/score, POST /v1alpha1/comments:analyze (Perspective), \
 POST /v1alpha1/comments:suggestscore, POST /coral/phase (Coral Talk), GET /healthz, GET /readyz, GET /metrics, \
-POST /admin/reload. SIGHUP reloads the model file; SIGTERM drains and stops. See docs/SERVER.md."
-)]
+POST /admin/reload. SIGHUP reloads the model file; SIGTERM drains and stops. See docs/SERVER.md.")]
 pub struct ServeArgs {
     #[command(flatten)]
     pub model: ModelArg,
     /// Address to listen on. The default is loopback only; put a proxy or load balancer in front
     /// to expose it.
-    #[arg(
-        long,
-        default_value = "127.0.0.1:8080",
-        env = "RAQIB_BIND",
-        value_name = "ADDR"
-    )]
+    #[arg(long, default_value = "127.0.0.1:8080", env = "RAQIB_BIND", value_name = "ADDR")]
     pub bind: SocketAddr,
     /// File of API keys, one per line (# comments allowed). When given, scoring routes need
     /// `Authorization: Bearer KEY`, `X-Api-Key: KEY`, or on Perspective routes `?key=KEY`.
@@ -102,29 +95,22 @@ fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 65536, 64KiB or 4MiB"))?;
+    let n: usize = num.parse().map_err(|_| format!("{s:?} is not a size like 65536, 64KiB or 4MiB"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1024,
         "m" | "mb" | "mib" => 1024 * 1024,
         other => return Err(format!("unknown size unit {other:?} (use KiB or MiB)")),
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// `800ms`, `5s`, `2m`, or a bare number of seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 800ms, 5s or 1m"))?;
+    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 800ms, 5s or 1m"))?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "" | "s" => n,
@@ -168,10 +154,7 @@ fn serve_error(e: ServeError) -> CliError {
         ServeError::Model(raqib::Error::Model { .. }) => EXIT_MODEL,
         _ => EXIT_INPUT,
     };
-    CliError {
-        code,
-        error: e.into(),
-    }
+    CliError { code, error: e.into() }
 }
 
 fn init_logging(format: LogFormat, level: LogLevel) {
@@ -183,10 +166,7 @@ fn init_logging(format: LogFormat, level: LogLevel) {
         LogLevel::Debug => LevelFilter::DEBUG,
         LogLevel::Trace => LevelFilter::TRACE,
     };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_target(false);
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false);
     // `try_init` fails only if a subscriber is already set; then logs go there.
     let _ = match format {
         LogFormat::Text => builder.with_ansi(false).try_init(),
@@ -203,9 +183,7 @@ pub fn run(args: ServeArgs) -> CliResult {
         .thread_name("raqib-serve")
         .build()
         .map_err(|e| CliError::input(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
-    runtime
-        .block_on(raqib::serve::run(config, model))
-        .map_err(serve_error)?;
+    runtime.block_on(raqib::serve::run(config, model)).map_err(serve_error)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -105,7 +105,13 @@ impl TrainArgs {
     /// Validate the flags into training parameters (the `check()` step).
     fn params(&self, labels: Vec<String>) -> anyhow::Result<raqib::train::ValidTrainParams> {
         let (char_min, char_max) = parse_range(&self.char_ngrams)?;
-        let features = FeatureConfig { char_min, char_max, word_ngrams: self.word_ngrams, bits: self.bits, ..FeatureConfig::default() };
+        let features = FeatureConfig {
+            char_min,
+            char_max,
+            word_ngrams: self.word_ngrams,
+            bits: self.bits,
+            ..FeatureConfig::default()
+        };
         let mut normalize = NormalizeConfig::default();
         for step in &self.no_normalize {
             switch_off(&mut normalize, step)?;
@@ -121,7 +127,9 @@ impl TrainArgs {
         };
         // Reproducible builds: the date in the model comes from SOURCE_DATE_EPOCH when set.
         let created_at = match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) => Some(v.trim().parse::<i64>().map_err(|_| anyhow!("SOURCE_DATE_EPOCH must be Unix seconds, got {v:?}"))?),
+            Ok(v) => Some(
+                v.trim().parse::<i64>().map_err(|_| anyhow!("SOURCE_DATE_EPOCH must be Unix seconds, got {v:?}"))?,
+            ),
             Err(_) => None,
         };
         Ok(TrainParams::new(labels)
@@ -129,7 +137,13 @@ impl TrainArgs {
             .normalize(normalize)
             .features(features)
             .min_df(self.min_df)
-            .logistic(LogisticParams::new().c(self.c).balanced(!self.no_balanced).tolerance(self.tolerance).max_iter(self.max_iter))
+            .logistic(
+                LogisticParams::new()
+                    .c(self.c)
+                    .balanced(!self.no_balanced)
+                    .tolerance(self.tolerance)
+                    .max_iter(self.max_iter),
+            )
             .validation(validation)
             .threshold(threshold)
             .calibrate(!self.no_calibration)

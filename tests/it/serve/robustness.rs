@@ -8,35 +8,20 @@ fn limits_answer_413_408_503() {
     let s = Server::start(&["--model", &model_arg()]);
     // Body over the 64 KiB default, declared by Content-Length.
     let big = json!({ "text": "a".repeat(70 * 1024) }).to_string();
-    assert_eq!(
-        native_error(&post(&s.url("/v1/check"), &big, &[]), 413),
-        "body_too_large"
-    );
-    perspective_error(
-        &post(&s.url("/v1alpha1/comments:analyze"), &big, &[]),
-        413,
-        "INVALID_ARGUMENT",
-    );
+    assert_eq!(native_error(&post(&s.url("/v1/check"), &big, &[]), 413), "body_too_large");
+    perspective_error(&post(&s.url("/v1alpha1/comments:analyze"), &big, &[]), 413, "INVALID_ARGUMENT");
     // Just under the limit but over the comment length (20,000 characters by default).
     let long = json!({ "text": "ب".repeat(20_001) }).to_string();
     assert!(long.len() < 64 * 1024);
-    assert_eq!(
-        native_error(&post(&s.url("/v1/check"), &long, &[]), 413),
-        "comment_too_long"
-    );
-    let r = post(
-        &s.url("/v1alpha1/comments:analyze"),
-        coral_analyze_body(&"ب".repeat(20_001)),
-        &[],
-    );
+    assert_eq!(native_error(&post(&s.url("/v1/check"), &long, &[]), 413), "comment_too_long");
+    let r = post(&s.url("/v1alpha1/comments:analyze"), coral_analyze_body(&"ب".repeat(20_001)), &[]);
     assert!(perspective_error(&r, 400, "INVALID_ARGUMENT").contains("longer than 20000"));
-    assert_eq!(
-        check(&s, &"ب".repeat(20_000)).status,
-        200,
-        "at the limit is fine"
-    );
+    assert_eq!(check(&s, &"ب".repeat(20_000)).status, 200, "at the limit is fine");
     // A chunked body (no Content-Length) is cut off at the limit too.
-    let mut raw = RawConn::raw(s.addr, b"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    let mut raw = RawConn::raw(
+        s.addr,
+        b"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    );
     let chunk = "a".repeat(16 * 1024);
     for _ in 0..5 {
         raw.send(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes());
@@ -46,31 +31,13 @@ fn limits_answer_413_408_503() {
     assert_eq!(status, 413, "{body}");
 
     // Request timeout, upload included: a client that stalls mid-body gets 408.
-    let s = Server::start(&[
-        "--model",
-        &model_arg(),
-        "--request-timeout",
-        "300ms",
-        "--max-body",
-        "2KiB",
-    ]);
+    let s = Server::start(&["--model", &model_arg(), "--request-timeout", "300ms", "--max-body", "2KiB"]);
     let stalled = RawConn::start_post(s.addr, "/v1/check", 100, b"{\"text\": \"we will");
     let (status, body) = stalled.finish();
     assert_eq!(status, 408, "{body}");
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["error"]["code"],
-        "timeout"
-    );
-    let r = post(
-        &s.url("/v1/check"),
-        json!({ "text": "x".repeat(3000) }).to_string(),
-        &[],
-    );
-    assert_eq!(
-        native_error(&r, 413),
-        "body_too_large",
-        "--max-body applies"
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"], "timeout");
+    let r = post(&s.url("/v1/check"), json!({ "text": "x".repeat(3000) }).to_string(), &[]);
+    assert_eq!(native_error(&r, 413), "body_too_large", "--max-body applies");
 
     // Concurrency: with one slot taken by a stalled upload, the next request is shed at once.
     let s = Server::start(&["--model", &model_arg(), "--max-concurrency", "1"]);
@@ -81,11 +48,7 @@ fn limits_answer_413_408_503() {
     let shed = check(&s, WEATHER);
     assert_eq!(native_error(&shed, 503), "overloaded");
     assert_eq!(shed.header("retry-after"), Some("1"));
-    assert_eq!(
-        get(&s.url("/healthz"), &[]).status,
-        200,
-        "probes are exempt"
-    );
+    assert_eq!(get(&s.url("/healthz"), &[]).status, 200, "probes are exempt");
     first.send(tail);
     let (status, answer) = first.finish();
     assert_eq!(status, 200, "{answer}");
@@ -123,7 +86,8 @@ fn odd_bodies_get_json_errors_and_never_a_panic() {
         b"{\"comments\": {}}".to_vec(),
         b"{\"comments\": [1, 2]}".to_vec(),
         b"{\"comment\": {\"text\": \"x\"}, \"requestedAttributes\": []}".to_vec(),
-        b"{\"comment\": {\"text\": \"x\"}, \"requestedAttributes\": {\"TOXICITY\": {\"scoreThreshold\": \"high\"}}}".to_vec(),
+        b"{\"comment\": {\"text\": \"x\"}, \"requestedAttributes\": {\"TOXICITY\": {\"scoreThreshold\": \"high\"}}}"
+            .to_vec(),
         b"{\"comment\": {\"body\": 1e999}}".to_vec(),
         b"{\"text\": \"x\"".to_vec(),
         deep_array.into_bytes(),
@@ -148,13 +112,8 @@ fn odd_bodies_get_json_errors_and_never_a_panic() {
         }
         bodies.push(b);
     }
-    let routes = [
-        "/v1/check",
-        "/v1/score",
-        "/v1alpha1/comments:analyze",
-        "/v1alpha1/comments:suggestscore",
-        "/coral/phase",
-    ];
+    let routes =
+        ["/v1/check", "/v1/score", "/v1alpha1/comments:analyze", "/v1alpha1/comments:suggestscore", "/coral/phase"];
     for route in routes {
         for body in &bodies {
             let sig = format!("sha256={}", hex_hmac(CORAL_SECRET, body));
@@ -184,28 +143,13 @@ fn logs_leave_comment_text_out_unless_asked() {
     let marker = "unique-marker-text-kill-them-4417";
     let s = Server::start(&["--model", &model_arg()]);
     check(&s, marker);
-    post(
-        &s.url("/v1alpha1/comments:analyze"),
-        coral_analyze_body(marker),
-        &[],
-    );
-    post(
-        &s.url("/v1/check"),
-        format!("{{\"text\": {{\"oops\": \"{marker}\"}}}}"),
-        &[],
-    );
-    assert!(
-        s.wait_for_log_count("\"message\":\"request\"", 3, Duration::from_secs(5)),
-        "{:?}",
-        s.logs()
-    );
+    post(&s.url("/v1alpha1/comments:analyze"), coral_analyze_body(marker), &[]);
+    post(&s.url("/v1/check"), format!("{{\"text\": {{\"oops\": \"{marker}\"}}}}"), &[]);
+    assert!(s.wait_for_log_count("\"message\":\"request\"", 3, Duration::from_secs(5)), "{:?}", s.logs());
     let logs = s.logs();
     // Structured (JSON) request lines with the decision, not the text.
-    let line: Value = logs
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["route"] == "/v1/check")
-        .unwrap();
+    let line: Value =
+        logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["route"] == "/v1/check").unwrap();
     assert_eq!(line["status"], 200);
     assert!(line["latency_us"].is_u64() && line["held"].is_u64());
     assert!(logs.iter().all(|l| !l.contains(marker)), "{logs:?}");
@@ -222,10 +166,7 @@ fn startup_errors_exit_with_their_codes() {
     let (code, logs) = Server::start_failure(&["--model", missing.to_str().unwrap()]);
     assert_eq!(code, 3, "{logs}");
     let corrupt = write_file(dir.path(), "corrupt.raqib", "RAQIBMDL garbage");
-    assert_eq!(
-        Server::start_failure(&["--model", corrupt.to_str().unwrap()]).0,
-        3
-    );
+    assert_eq!(Server::start_failure(&["--model", corrupt.to_str().unwrap()]).0, 3);
     let weak = write_file(dir.path(), "keys", "short\n");
     let (code, logs) = Server::start_failure(&["--api-key-file", weak.to_str().unwrap()]);
     assert_eq!(code, 2);
@@ -239,9 +180,6 @@ fn startup_errors_exit_with_their_codes() {
     assert_eq!(code, 2, "{logs}");
     assert!(logs.contains("cannot listen"), "{logs}");
     // The default address is loopback.
-    let help = std::process::Command::new(env!("CARGO_BIN_EXE_raqib"))
-        .args(["serve", "--help"])
-        .output()
-        .unwrap();
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_raqib")).args(["serve", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("[default: 127.0.0.1:8080]"));
 }
