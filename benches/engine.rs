@@ -7,13 +7,19 @@ use raqib::features::{FeatScratch, TermCounter};
 use raqib::normalize::NormScratch;
 
 const COMMENTS: &[(&str, &str)] = &[
-    ("arabic-supplication", "اللهم احفظ بلادنا وأهلها من كل سوء، وارحم شهداءنا واشف جرحانا، واجعل هذا البلد آمنا مطمئنا"),
+    (
+        "arabic-supplication",
+        "اللهم احفظ بلادنا وأهلها من كل سوء، وارحم شهداءنا واشف جرحانا، واجعل هذا البلد آمنا مطمئنا",
+    ),
     ("arabic-obfuscated", "اللـــهم اهـــلكهم وأحْصِهم عَدَدًا ولا تُبقِ منهم أحدا، ق ت ل هو الحل"),
     ("english", "Another attack on a market and the media still won't call it what it is. Condemn it, all of it."),
     ("english-evasion", "k.i.l.l every one of them, no mercy 🔪🔪"),
-    ("long-mixed", "The minister said today that the army retook the town from ISIS after weeks of fighting. \
+    (
+        "long-mixed",
+        "The minister said today that the army retook the town from ISIS after weeks of fighting. \
         الحمد لله على سلامة الأهالي، ونسأل الله أن يعود النازحون إلى بيوتهم قريبا. People in the comments \
-        keep arguing about who is to blame, but the families just want to go home and rebuild their lives."),
+        keep arguing about who is to blame, but the families just want to go home and rebuild their lives.",
+    ),
 ];
 
 fn bench(c: &mut Criterion) {
@@ -29,7 +35,9 @@ fn bench(c: &mut Criterion) {
         norm.normalize_into(text, &mut ns, &mut out, None);
         let normalized = out.clone();
         let (mut fs, mut counter) = (FeatScratch::default(), TermCounter::default());
-        g.bench_function("featurise", |b| b.iter(|| fz.count_terms(black_box(&normalized), &mut fs, &mut counter, |_| true, |_| {})));
+        g.bench_function("featurise", |b| {
+            b.iter(|| fz.count_terms(black_box(&normalized), &mut fs, &mut counter, |_| true, |_| {}))
+        });
         g.bench_function("score", |b| b.iter(|| model.score(black_box(text))));
         g.bench_function("explain", |b| b.iter(|| model.explain(black_box(text), 10)));
         g.finish();

@@ -84,45 +84,66 @@ fn main() {
     });
     let floor_2 = two.install(|| {
         rate(&texts, reps, || {
-            texts.par_iter().with_min_len(256).map_init(|| (FeatScratch::default(), Vec::new()), |(fs, b), t| floor(t, fs, b)).sum()
+            texts
+                .par_iter()
+                .with_min_len(256)
+                .map_init(|| (FeatScratch::default(), Vec::new()), |(fs, b), t| floor(t, fs, b))
+                .sum()
         })
     });
     let norm = model.normalizer().clone();
     let normalise_1 = one.install(|| {
         let (mut ns, mut out) = (NormScratch::default(), String::new());
         rate(&texts, reps, || {
-            texts.iter().map(|t| {
-                norm.normalize_into(t, &mut ns, &mut out, None);
-                out.len() as f64
-            }).sum()
+            texts
+                .iter()
+                .map(|t| {
+                    norm.normalize_into(t, &mut ns, &mut out, None);
+                    out.len() as f64
+                })
+                .sum()
         })
     });
     let featurise_1 = one.install(|| {
-        let (mut ns, mut out, mut fs, mut b) = (NormScratch::default(), String::new(), FeatScratch::default(), Vec::new());
+        let (mut ns, mut out, mut fs, mut b) =
+            (NormScratch::default(), String::new(), FeatScratch::default(), Vec::new());
         rate(&texts, reps, || {
-            texts.iter().map(|t| {
-                norm.normalize_into(t, &mut ns, &mut out, None);
-                b.clear();
-                fz.buckets(&out, &mut fs, &mut b);
-                b.len() as f64
-            }).sum()
+            texts
+                .iter()
+                .map(|t| {
+                    norm.normalize_into(t, &mut ns, &mut out, None);
+                    b.clear();
+                    fz.buckets(&out, &mut fs, &mut b);
+                    b.len() as f64
+                })
+                .sum()
         })
     });
     let count_1 = one.install(|| {
-        let (mut ns, mut out, mut fs, mut b, mut c) =
-            (NormScratch::default(), String::new(), FeatScratch::default(), Vec::new(), raqib::features::TermCounter::default());
+        let (mut ns, mut out, mut fs, mut b, mut c) = (
+            NormScratch::default(),
+            String::new(),
+            FeatScratch::default(),
+            Vec::new(),
+            raqib::features::TermCounter::default(),
+        );
         rate(&texts, reps, || {
-            texts.iter().map(|t| {
-                norm.normalize_into(t, &mut ns, &mut out, None);
-                b.clear();
-                fz.buckets(&out, &mut fs, &mut b);
-                c.count(&b, |_| {});
-                c.len() as f64
-            }).sum()
+            texts
+                .iter()
+                .map(|t| {
+                    norm.normalize_into(t, &mut ns, &mut out, None);
+                    b.clear();
+                    fz.buckets(&out, &mut fs, &mut b);
+                    c.count(&b, |_| {});
+                    c.len() as f64
+                })
+                .sum()
         })
     });
-    let score_1 = one.install(|| rate(&texts, reps, || texts.iter().map(|t| model.score(t).labels[0].probability).sum()));
-    let score_2 = two.install(|| rate(&texts, reps, || model.score_batch(&texts).iter().map(|s| s.labels[0].probability).sum()));
+    let score_1 =
+        one.install(|| rate(&texts, reps, || texts.iter().map(|t| model.score(t).labels[0].probability).sum()));
+    let score_2 =
+        two.install(|| rate(&texts, reps, || model.score_batch(&texts).iter().map(|s| s.labels[0].probability).sum()));
 
     println!("{:<46} {:>12}", "measure (median of 7 passes)", "comments/s");
     println!("{:<46} {:>12.0}", "normalise only, 1 thread", normalise_1);
@@ -132,5 +153,10 @@ fn main() {
     println!("{:<46} {:>12.0}", "floor: hash n-grams + read weight, 2 threads", floor_2);
     println!("{:<46} {:>12.0}", "Model::score, 1 thread", score_1);
     println!("{:<46} {:>12.0}", "Model::score_batch, 2 threads", score_2);
-    println!("ratios: floor/score 1 thread {:.2}, 2 threads {:.2}; 2 threads/1 thread {:.2}", floor_1 / score_1, floor_2 / score_2, score_2 / score_1);
+    println!(
+        "ratios: floor/score 1 thread {:.2}, 2 threads {:.2}; 2 threads/1 thread {:.2}",
+        floor_1 / score_1,
+        floor_2 / score_2,
+        score_2 / score_1
+    );
 }

@@ -167,22 +167,25 @@ pub fn best_f1(scores: &[f64], labels: &[bool]) -> Option<ThresholdChoice> {
 /// The lowest threshold whose precision is at least `min_precision` (most recall under the
 /// precision floor). `None` if no threshold reaches it.
 pub fn min_precision(scores: &[f64], labels: &[bool], min_precision: f64) -> Option<ThresholdChoice> {
-    cuts(scores, labels)
-        .into_iter()
-        .filter(|c| c.precision >= min_precision && c.recall > 0.0)
-        .fold(None, |best: Option<ThresholdChoice>, c| match best {
+    cuts(scores, labels).into_iter().filter(|c| c.precision >= min_precision && c.recall > 0.0).fold(
+        None,
+        |best: Option<ThresholdChoice>, c| match best {
             Some(b) if b.recall >= c.recall => Some(b),
             _ => Some(c),
-        })
+        },
+    )
 }
 
 /// The threshold with the highest precision, then the most recall, among those that flag at
 /// least one positive. `None` without positives.
 pub fn most_precise(scores: &[f64], labels: &[bool]) -> Option<ThresholdChoice> {
-    cuts(scores, labels).into_iter().filter(|c| c.recall > 0.0).fold(None, |best: Option<ThresholdChoice>, c| match best {
-        Some(b) if (b.precision, b.recall) >= (c.precision, c.recall) => Some(b),
-        _ => Some(c),
-    })
+    cuts(scores, labels).into_iter().filter(|c| c.recall > 0.0).fold(
+        None,
+        |best: Option<ThresholdChoice>, c| match best {
+            Some(b) if (b.precision, b.recall) >= (c.precision, c.recall) => Some(b),
+            _ => Some(c),
+        },
+    )
 }
 
 /// One reliability bin of predicted probabilities.
@@ -249,7 +252,14 @@ impl AtThreshold {
                 (false, true) => c.fn_ += 1,
             }
         }
-        AtThreshold { threshold, confusion: c, precision: c.precision(), recall: c.recall(), f1: c.f1(), false_positive_rate: c.false_positive_rate() }
+        AtThreshold {
+            threshold,
+            confusion: c,
+            precision: c.precision(),
+            recall: c.recall(),
+            f1: c.f1(),
+            false_positive_rate: c.false_positive_rate(),
+        }
     }
 }
 
@@ -270,7 +280,14 @@ pub struct BinaryReport {
 
 /// Evaluate probabilities `probs` and the model's decisions `predicted` against `truth`, plus
 /// each threshold of `extra`. `bins` reliability bins.
-pub fn binary_report(probs: &[f64], predicted: &[bool], truth: &[bool], model_threshold: Option<f64>, extra: &[f64], bins: usize) -> BinaryReport {
+pub fn binary_report(
+    probs: &[f64],
+    predicted: &[bool],
+    truth: &[bool],
+    model_threshold: Option<f64>,
+    extra: &[f64],
+    bins: usize,
+) -> BinaryReport {
     let (ece, reliability) = calibration(probs, truth, bins);
     BinaryReport {
         rows: truth.len() as u64,

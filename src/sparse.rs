@@ -286,10 +286,14 @@ mod tests {
     fn parallel_build_keeps_order() {
         let items: Vec<u32> = (0..5000).collect();
         let mut m = CsrMatrix::new(5000);
-        m.extend_par(&items, || (), |&i, _, row| {
-            row.indices.push(i);
-            row.values.push(i as f32);
-        });
+        m.extend_par(
+            &items,
+            || (),
+            |&i, _, row| {
+                row.indices.push(i);
+                row.values.push(i as f32);
+            },
+        );
         assert_eq!(m.nrows(), 5000);
         for i in 0..5000 {
             assert_eq!(m.row(i), (&[i as u32][..], &[i as f32][..]));

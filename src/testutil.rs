@@ -8,8 +8,24 @@ use ndarray::Array2;
 const VIOLENT: &[&str] = &["اقتلوهم", "kill", "slaughter", "ابادة", "اذبحوا", "burn them", "exterminate", "اقتل"];
 const EXTREMIST: &[&str] = &["الخلافة", "caliphate", "بيعة", "dawlah", "جنود الدولة", "join the brothers"];
 const NEUTRAL: &[&str] = &[
-    "الطقس", "weather", "match", "المباراة", "prices", "الاسعار", "اللهم ارحم", "condemn", "نرفض الارهاب",
-    "government", "الحكومة", "school", "family", "رمضان", "the news", "train", "coffee", "الدوري",
+    "الطقس",
+    "weather",
+    "match",
+    "المباراة",
+    "prices",
+    "الاسعار",
+    "اللهم ارحم",
+    "condemn",
+    "نرفض الارهاب",
+    "government",
+    "الحكومة",
+    "school",
+    "family",
+    "رمضان",
+    "the news",
+    "train",
+    "coffee",
+    "الدوري",
 ];
 
 /// `n` texts with two labels (violence, extremism), deterministic for a seed.

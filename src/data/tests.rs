@@ -84,7 +84,7 @@ fn jsonl_objects_blank_lines_and_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let p = file(&dir, "c.jsonl", b"{\"text\":\"a\",\"violent\":true}\n\n{\"text\":\"b\",\"violent\":0}\n{not json\n{\"text\":\"c\",\"violent\":\"yes\"}\n");
     let mut o = opts("text", &["violent"]);
-    let e = read_labelled(&[p.clone()], &o, &|_| {}).unwrap_err().to_string();
+    let e = read_labelled(std::slice::from_ref(&p), &o, &|_| {}).unwrap_err().to_string();
     assert!(e.contains("c.jsonl:4:") && e.contains("not valid JSON"), "{e}");
     o.skip_bad_rows = true;
     let data = read_labelled(&[p], &o, &|_| {}).unwrap();
@@ -117,7 +117,7 @@ fn unknown_column_lists_the_columns() {
 fn unrecognised_label_names_line_value_values_seen_and_hint() {
     let dir = tempfile::tempdir().unwrap();
     let p = file(&dir, "d.csv", b"text,label\na,hate\nb,normal\nc,abusive\nd,normal\n");
-    let e = read_labelled(&[p.clone()], &opts("text", &["label"]), &|_| {}).unwrap_err().to_string();
+    let e = read_labelled(std::slice::from_ref(&p), &opts("text", &["label"]), &|_| {}).unwrap_err().to_string();
     assert!(e.starts_with(&format!("{}:2:2: unrecognised label \"hate\"", p.display())), "{e}");
     assert!(e.contains("\"normal\" ×2") && e.contains("--positive"), "{e}");
     let mut o = opts("text", &["label"]);
@@ -132,7 +132,7 @@ fn invalid_utf8_and_missing_fields_are_bad_rows_with_places() {
     let p = file(&dir, "e.csv", b"text,label\nok,1\nbad \xFF byte,0\nshort\nfine,0\n");
     let mut o = opts("text", &["label"]);
     o.skip_bad_rows = true;
-    let data = read_labelled(&[p.clone()], &o, &|_| {}).unwrap();
+    let data = read_labelled(std::slice::from_ref(&p), &o, &|_| {}).unwrap();
     assert_eq!(data.texts, ["ok", "fine"]);
     let places: Vec<(u64, Option<u64>)> = data.bad_rows.iter().map(|b| (b.line, b.column)).collect();
     assert_eq!(places, [(3, Some(1)), (4, Some(2))]);

@@ -222,7 +222,9 @@ impl Featurizer {
                 self.char_ngrams(tok, range.start, scratch, sink);
             }
             if word && cfg.word_ngrams >= 1 {
-                sink.emit(self.bucket(tok.as_bytes(), self.word_seed), || (FeatureKind::Word, range.clone(), true, true));
+                sink.emit(self.bucket(tok.as_bytes(), self.word_seed), || {
+                    (FeatureKind::Word, range.clone(), true, true)
+                });
                 if cfg.word_ngrams >= 2 {
                     if let Some(prev) = prev_word.take() {
                         let pair = &mut scratch.pair;
@@ -334,9 +336,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        ('\u{621}'..='\u{64A}').contains(&c)
-            || c.is_alphanumeric()
-            || unicode_normalization::char::is_combining_mark(c)
+        ('\u{621}'..='\u{64A}').contains(&c) || c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
     }
 }
 

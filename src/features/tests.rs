@@ -58,12 +58,11 @@ fn ngram_table() {
         ("pairs do not cross symbols", 0, 0, 2, &["a1", "b2"]),
         ("rtl ltr mix", 0, 0, 2, &["isis", "داعش", "isis داعش"]),
     ];
-    let inputs = [
-        "", "   ", "a", "kill", "ab", "قتل", "ki!!", "👍🏽🔪", "e\u{301}x", "a1 b2 c3", "a1 ! b2", "isis داعش",
-    ];
+    let inputs = ["", "   ", "a", "kill", "ab", "قتل", "ki!!", "👍🏽🔪", "e\u{301}x", "a1 b2 c3", "a1 ! b2", "isis داعش"];
     for ((what, min, max, words, expected), input) in cases.iter().zip(inputs) {
         let f = if *max == 0 {
-            Featurizer::new(FeatureConfig { char_min: 0, char_max: 0, word_ngrams: *words, ..Default::default() }).unwrap()
+            Featurizer::new(FeatureConfig { char_min: 0, char_max: 0, word_ngrams: *words, ..Default::default() })
+                .unwrap()
         } else {
             featurizer(*min, *max, *words)
         };
@@ -100,8 +99,9 @@ fn config_check_rejects_bad_values() {
 
 #[test]
 fn tokens_split_words_symbols_and_space() {
-    let t: Vec<(String, bool)> =
-        Tokens::new(" kill!!! 🔪 داعش،2024 ").map(|t| (" kill!!! 🔪 داعش،2024 "[t.range].to_string(), t.is_word)).collect();
+    let t: Vec<(String, bool)> = Tokens::new(" kill!!! 🔪 داعش،2024 ")
+        .map(|t| (" kill!!! 🔪 داعش،2024 "[t.range].to_string(), t.is_word))
+        .collect();
     let expect = [("kill", true), ("!!!", false), ("🔪", false), ("داعش", true), ("،", false), ("2024", true)];
     assert_eq!(t, expect.map(|(s, w)| (s.to_string(), w)));
 }

@@ -136,7 +136,10 @@ impl Model {
             return Err(ModelError::Truncated(format!("{} bytes, the header announces {expected}", bytes.len())));
         }
         if bytes.len() as u128 > expected {
-            return Err(ModelError::SizeMismatch(format!("{} bytes after the last entry", bytes.len() as u128 - expected)));
+            return Err(ModelError::SizeMismatch(format!(
+                "{} bytes after the last entry",
+                bytes.len() as u128 - expected
+            )));
         }
         let hash = checksum_ok()?;
 
@@ -154,7 +157,10 @@ impl Model {
                 return Err(ModelError::NonFinite(format!("label {:?} bias or calibration", l.name)));
             }
             if !(0.0..=1.0).contains(&l.threshold) {
-                return Err(ModelError::Header(format!("label {:?} threshold {} is not within 0..=1", l.name, l.threshold)));
+                return Err(ModelError::Header(format!(
+                    "label {:?} threshold {} is not within 0..=1",
+                    l.name, l.threshold
+                )));
             }
         }
         let mut model = Model::empty(header.normalize, featurizer, header.labels, header.meta);
@@ -163,7 +169,9 @@ impl Model {
         for (k, chunk) in bytes[PREFIX + hlen..bytes.len() - 8].chunks_exact(entry).enumerate() {
             let b = u32::from_le_bytes(chunk[..4].try_into().expect("4 bytes"));
             if b as usize >= buckets || prev.is_some_and(|p| p >= b) {
-                return Err(ModelError::SizeMismatch(format!("entry {k}: bucket {b} out of order or beyond {buckets}")));
+                return Err(ModelError::SizeMismatch(format!(
+                    "entry {k}: bucket {b} out of order or beyond {buckets}"
+                )));
             }
             prev = Some(b);
             let row = &mut model.table[b as usize * stride..][..1 + nl];

@@ -246,7 +246,8 @@ impl Model {
         if !(0.0..=1.0).contains(&threshold) {
             return Err(crate::Error::InvalidParams(format!("threshold {threshold} is not within 0..=1")));
         }
-        let head = self.labels.get_mut(label).ok_or_else(|| crate::Error::InvalidParams(format!("no label {label}")))?;
+        let head =
+            self.labels.get_mut(label).ok_or_else(|| crate::Error::InvalidParams(format!("no label {label}")))?;
         head.threshold = threshold;
         Ok(())
     }
@@ -400,7 +401,9 @@ impl Model {
 
 fn pick_label(scores: &Scores) -> usize {
     let key = |i: usize| (scores.labels[i].flagged, scores.labels[i].probability);
-    (0..scores.labels.len()).max_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal)).unwrap_or(0)
+    (0..scores.labels.len())
+        .max_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal))
+        .unwrap_or(0)
 }
 
 /// Character (Unicode scalar) offsets of a byte range of `text`, for APIs that count characters.

@@ -189,7 +189,8 @@ fn explanation_spans_point_into_the_original_text() {
     }
     // The strongest n-grams for "violence" come from the two violent words (an n-gram such as
     // "ill" may also occur elsewhere, in "will": at least one of its spans is in a violent word).
-    let violent = [text.find("K.I.L.L").unwrap()..text.find("K.I.L.L").unwrap() + 7, text.find('ا').unwrap()..text.len()];
+    let violent =
+        [text.find("K.I.L.L").unwrap()..text.find("K.I.L.L").unwrap() + 7, text.find('ا').unwrap()..text.len()];
     let inside = |s: &std::ops::Range<usize>| violent.iter().any(|v| v.start <= s.start && s.end <= v.end);
     assert!(why.ngrams[..3].iter().all(|c| c.spans.iter().any(inside)), "{:?}", &why.ngrams[..3]);
     let top = &why.ngrams[0];
@@ -238,4 +239,3 @@ proptest! {
         let _ = tiny_model().explain(&s, 5);
     }
 }
-

@@ -1,7 +1,6 @@
 use super::*;
 use proptest::prelude::*;
 
-
 #[test]
 fn table_of_folds() {
     let cases: &[(&str, &str, &str)] = &[
@@ -151,16 +150,42 @@ fn config_strategy() -> impl Strategy<Value = NormalizeConfig> {
 /// Text drawn from the characters that matter here, so that interesting mixes are common.
 pub(crate) fn comment_strategy() -> impl Strategy<Value = String> {
     let pieces = prop_oneof![
-        Just("ا".to_string()), Just("أ".to_string()), Just("ل".to_string()), Just("ه".to_string()),
-        Just("ة".to_string()), Just("ى".to_string()), Just("ق".to_string()), Just("ت".to_string()),
-        Just("\u{64E}".to_string()), Just("\u{651}".to_string()), Just("\u{654}".to_string()),
-        Just("\u{640}".to_string()), Just("\u{200B}".to_string()), Just("\u{200D}".to_string()),
-        Just(" ".to_string()), Just(".".to_string()), Just("-".to_string()), Just("_".to_string()),
-        Just("k".to_string()), Just("K".to_string()), Just("i".to_string()), Just("l".to_string()),
-        Just("\u{301}".to_string()), Just("é".to_string()), Just("\u{456}".to_string()),
-        Just("İ".to_string()), Just("ß".to_string()), Just("ǅ".to_string()), Just("\u{FEFB}".to_string()),
-        Just("🔪".to_string()), Just("👍🏽".to_string()), Just("\n".to_string()), Just("٣".to_string()),
-        Just("한".to_string()), Just("\u{1100}".to_string()), Just("\u{1161}".to_string()),
+        Just("ا".to_string()),
+        Just("أ".to_string()),
+        Just("ل".to_string()),
+        Just("ه".to_string()),
+        Just("ة".to_string()),
+        Just("ى".to_string()),
+        Just("ق".to_string()),
+        Just("ت".to_string()),
+        Just("\u{64E}".to_string()),
+        Just("\u{651}".to_string()),
+        Just("\u{654}".to_string()),
+        Just("\u{640}".to_string()),
+        Just("\u{200B}".to_string()),
+        Just("\u{200D}".to_string()),
+        Just(" ".to_string()),
+        Just(".".to_string()),
+        Just("-".to_string()),
+        Just("_".to_string()),
+        Just("k".to_string()),
+        Just("K".to_string()),
+        Just("i".to_string()),
+        Just("l".to_string()),
+        Just("\u{301}".to_string()),
+        Just("é".to_string()),
+        Just("\u{456}".to_string()),
+        Just("İ".to_string()),
+        Just("ß".to_string()),
+        Just("ǅ".to_string()),
+        Just("\u{FEFB}".to_string()),
+        Just("🔪".to_string()),
+        Just("👍🏽".to_string()),
+        Just("\n".to_string()),
+        Just("٣".to_string()),
+        Just("한".to_string()),
+        Just("\u{1100}".to_string()),
+        Just("\u{1161}".to_string()),
         any::<char>().prop_map(String::from),
     ];
     proptest::collection::vec(pieces, 0..40).prop_map(|v| v.concat())

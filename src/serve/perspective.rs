@@ -398,7 +398,7 @@ pub(crate) fn sentences(text: &str) -> Vec<Range<usize>> {
                 break;
             }
         }
-        let at_break = c == '\n' || chars.peek().map_or(true, |&(_, d)| d.is_whitespace());
+        let at_break = c == '\n' || chars.peek().is_none_or(|&(_, d)| d.is_whitespace());
         if at_break {
             push(start..end);
             start = end;

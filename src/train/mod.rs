@@ -139,9 +139,7 @@ pub fn fit_binary(
     let pos = y.iter().filter(|&&v| v).count();
     let neg = y.len() - pos;
     if pos == 0 || neg == 0 {
-        return Err(Error::TrainingData(format!(
-            "needs both classes, got {pos} positive and {neg} negative rows"
-        )));
+        return Err(Error::TrainingData(format!("needs both classes, got {pos} positive and {neg} negative rows")));
     }
     let n = y.len() as f64;
     let (wp, wn) = if p.balanced { (n / (2.0 * pos as f64), n / (2.0 * neg as f64)) } else { (1.0, 1.0) };
@@ -331,7 +329,13 @@ impl ValidTrainParams {
             heads.push(LabelHead { name: name.clone(), bias: w[x.ncols()] as f32, calibration, threshold });
             weights.push(w);
             let pos = y.iter().filter(|&&v| v).count() as u64;
-            reports.push(LabelReport { name: name.clone(), positives: pos, negatives: n as u64 - pos, fit: report, validation });
+            reports.push(LabelReport {
+                name: name.clone(),
+                positives: pos,
+                negatives: n as u64 - pos,
+                fit: report,
+                validation,
+            });
         }
         let optimize_seconds = started.elapsed().as_secs_f64();
 
@@ -356,10 +360,7 @@ impl ValidTrainParams {
             rows: n as u64,
             positives: reports.iter().map(|r| r.positives).collect(),
             params: serde_json::to_value(self).unwrap_or_default(),
-            validation: reports
-                .iter()
-                .map(|r| serde_json::to_value(&r.validation).unwrap_or_default())
-                .collect(),
+            validation: reports.iter().map(|r| serde_json::to_value(&r.validation).unwrap_or_default()).collect(),
         };
         let model = Model::from_parts(self.normalize, self.features, heads, &idf, &bucket_weights, meta)?;
         let report = TrainReport {
@@ -378,7 +379,13 @@ impl ValidTrainParams {
 
     /// Steps 1–3: TF-IDF matrix over the kept buckets, the idf of every bucket (0 = dropped), and
     /// the bucket of each column.
-    fn featurize(&self, texts: &[String], normalizer: &Normalizer, featurizer: &Featurizer, progress: &dyn Progress) -> (CsrMatrix, Vec<f32>, Vec<u32>) {
+    fn featurize(
+        &self,
+        texts: &[String],
+        normalizer: &Normalizer,
+        featurizer: &Featurizer,
+        progress: &dyn Progress,
+    ) -> (CsrMatrix, Vec<f32>, Vec<u32>) {
         let cfg = self.features;
         let buckets = cfg.buckets();
         progress.stage("featurise", texts.len() as u64);
@@ -443,10 +450,14 @@ impl ValidTrainParams {
         let mut note = None;
         let choice = match self.threshold {
             ThresholdTarget::BestF1 => eval::best_f1(&probs, truth),
-            ThresholdTarget::MinPrecision { precision } => eval::min_precision(&probs, truth, precision).or_else(|| {
-                note = Some(format!("precision {precision} not reached on validation data; using the most precise threshold"));
-                eval::most_precise(&probs, truth)
-            }),
+            ThresholdTarget::MinPrecision { precision } => {
+                eval::min_precision(&probs, truth, precision).or_else(|| {
+                    note = Some(format!(
+                        "precision {precision} not reached on validation data; using the most precise threshold"
+                    ));
+                    eval::most_precise(&probs, truth)
+                })
+            }
         };
         let choice = choice.unwrap_or(ThresholdChoice { threshold: 0.5, precision: 0.0, recall: 0.0, f1: 0.0 });
         let threshold = choice.threshold.clamp(0.0, 1.0);

@@ -99,7 +99,8 @@ pub fn minimize(obj: &mut impl Objective, w: &mut [f64], params: &TronParams, gr
     let mut gnorm = dot(&g, &g).sqrt();
     let gnorm0 = grad_norm0.unwrap_or(gnorm);
     let mut delta = utmv(&g, &m, &g).sqrt();
-    let mut report = TronReport { iterations: 0, cg_iterations: 0, loss: f, grad_norm: gnorm, grad_norm0: gnorm0, converged: false };
+    let mut report =
+        TronReport { iterations: 0, cg_iterations: 0, loss: f, grad_norm: gnorm, grad_norm0: gnorm0, converged: false };
     if gnorm <= params.eps * gnorm0 {
         report.converged = true;
         return report;

@@ -68,7 +68,8 @@ fn is_arabic(c: char) -> bool {
 fn trigger_word(model: &Model, text: &str) -> Option<std::ops::Range<usize>> {
     let why = model.explain(text, 1);
     let span = why.ngrams.first()?.spans.first()?.clone();
-    let start = text[..span.start].rfind(char::is_whitespace).map_or(0, |i| i + text[i..].chars().next().unwrap().len_utf8());
+    let start =
+        text[..span.start].rfind(char::is_whitespace).map_or(0, |i| i + text[i..].chars().next().unwrap().len_utf8());
     let end = text[span.end..].find(char::is_whitespace).map_or(text.len(), |i| span.end + i);
     (end > start).then_some(start..end)
 }
@@ -131,7 +132,8 @@ fn variants(model: &Model, text: &str, rng: &mut Rng) -> Vec<(&'static str, Stri
     // The trigger word spelled out with spaces, then with dots.
     if let Some(w) = trigger_word(model, text) {
         for (name, sep) in [("spaced letters", " "), ("dotted letters", ".")] {
-            let spelled: Vec<String> = text[w.clone()].chars().filter(|c| c.is_alphabetic()).map(String::from).collect();
+            let spelled: Vec<String> =
+                text[w.clone()].chars().filter(|c| c.is_alphabetic()).map(String::from).collect();
             if spelled.len() >= 3 {
                 out.push((name, format!("{}{}{}", &text[..w.start], spelled.join(sep), &text[w.end..])));
             }
@@ -161,7 +163,8 @@ fn obfuscated_held_out_positives_still_flag() {
     let model = model();
     let mut rng = Rng(raqib::train::SplitMix64(7));
     // Held-out positives the model flags in clean form: does disguising them change the verdict?
-    let flagged: Vec<Row> = heldout().into_iter().filter(|r| (r.violence || r.extremism) && model.score(&r.text).flagged).collect();
+    let flagged: Vec<Row> =
+        heldout().into_iter().filter(|r| (r.violence || r.extremism) && model.score(&r.text).flagged).collect();
     assert!(flagged.len() >= 100, "only {} flagged held-out positives", flagged.len());
     let mut tally: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     let mut misses = Vec::new();

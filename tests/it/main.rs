@@ -1,7 +1,7 @@
 //! The integration-test binary: drives the real `raqib` executable and the real server.
 
 mod cli;
+mod default_model;
 mod harness;
 mod serve;
-mod default_model;
 mod training_data;

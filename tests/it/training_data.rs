@@ -8,12 +8,26 @@ use std::path::PathBuf;
 
 const LANGS: &[&str] = &["ar-msa", "ar-gulf", "ar-egy", "ar-lev", "ar-iq", "ar-mag", "arabizi", "en", "fr"];
 const POSITIVE: &[&str] = &[
-    "violent-supplication", "threat", "incitement", "praise-of-attack", "group-propaganda",
-    "pledge-of-allegiance", "recruitment", "violent-takfir",
+    "violent-supplication",
+    "threat",
+    "incitement",
+    "praise-of-attack",
+    "group-propaganda",
+    "pledge-of-allegiance",
+    "recruitment",
+    "violent-takfir",
 ];
 const NEGATIVE: &[&str] = &[
-    "benign-supplication", "supplication-against-oppressors", "news-discussion", "condemnation",
-    "quote-or-report", "angry-politics", "religious-discussion", "history", "counter-extremism", "sports",
+    "benign-supplication",
+    "supplication-against-oppressors",
+    "news-discussion",
+    "condemnation",
+    "quote-or-report",
+    "angry-politics",
+    "religious-discussion",
+    "history",
+    "counter-extremism",
+    "sports",
     "everyday",
 ];
 
@@ -40,7 +54,10 @@ pub fn rows() -> Vec<Row> {
             .collect();
         while let Some(row) = r.next_row() {
             let row = row.unwrap();
-            let f: Vec<String> = cols.iter().map(|c| row.text(c).unwrap_or_else(|e| panic!("{file}:{}: {e}", row.line)).into_owned()).collect();
+            let f: Vec<String> = cols
+                .iter()
+                .map(|c| row.text(c).unwrap_or_else(|e| panic!("{file}:{}: {e}", row.line)).into_owned())
+                .collect();
             let bit = |v: &str| match v {
                 "0" => false,
                 "1" => true,
