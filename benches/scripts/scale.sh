@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scale: train on 1,000,000 rows (every text,label of ../shared/datasets/suite/*/*.csv, repeated)
-# and report wall time and peak RSS from /usr/bin/time -v. Targets: <= 3 min, <= 4 GiB.
+# and report wall time and peak RSS from /usr/bin/time -v (targets: <= 3 min, <= 4 GiB); then
+# score the same file with `raqib score` to show the streaming rate and its bounded memory.
 # usage: benches/scripts/scale.sh [ROWS]   (writes only under bench-out/, never in the repo)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,3 +31,7 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get inst
 /usr/bin/time -v target/release/raqib train --data "$big" --out bench-out/scale.raqib --quiet 2> bench-out/scale.time | tee bench-out/scale.out
 grep -E "Elapsed \(wall clock\)|Maximum resident set size" bench-out/scale.time
 awk -F': ' '/Maximum resident set size/ {printf "peak RSS %.2f GiB\n", $2/1048576}' bench-out/scale.time
+# Streaming: score the same file end to end (read CSV, score, write CSV); memory stays bounded.
+/usr/bin/time -v target/release/raqib score --quiet --input "$big" --output /dev/null 2> bench-out/score.time
+echo "raqib score on $rows rows:"
+grep -E "Elapsed \(wall clock\)|Maximum resident set size" bench-out/score.time

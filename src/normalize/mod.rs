@@ -164,25 +164,22 @@ impl std::fmt::Debug for Normalizer {
 #[derive(Debug, Default)]
 pub struct NormScratch {
     chars: Vec<Mapped>,
-    segment: String,
+    raw: Vec<char>,
 }
 
 impl Normalizer {
     pub fn new(config: NormalizeConfig) -> Self {
         let mut n = Normalizer { config, table: Box::new([]) };
         let mut table = vec![SLOW; TABLE_LEN];
-        // A sentinel letter first, so that whitespace is not collapsed away at the "text start".
-        let sentinel = Mapped { c: 'x', start: 0, end: 0 };
-        let mut out = Vec::new();
+        let mut raw = Vec::new();
         for (cp, entry) in table.iter_mut().enumerate() {
             let Some(c) = char::from_u32(cp as u32) else { continue };
-            out.clear();
-            out.push(sentinel);
-            n.fold_segment(std::iter::once(c), 0, 0, &mut out);
-            *entry = match &out[1..] {
+            raw.clear();
+            n.fold_segment(&[c], &mut raw);
+            *entry = match raw.as_slice() {
                 _ if n.dropped(c) => DROP,
                 [] => SLOW,
-                [m] => m.c as u32,
+                [m] => *m as u32,
                 _ => SLOW,
             };
             if is_combining_mark(c) {
@@ -237,19 +234,36 @@ impl Normalizer {
         spans: Option<&mut Vec<(u32, u32)>>,
     ) {
         out.clear();
+        if spans.is_none() {
+            // The scorer's path: characters go straight into `out`. Only a text with three or more
+            // letters standing alone (a possible spelled-out word, step 6) takes the mapped path.
+            let mut direct = Direct { out, prev: None, last: None, alone: Alone::default() };
+            self.fold_text(text, &mut scratch.raw, &mut direct);
+            if self.config.collapse_whitespace && direct.out.ends_with(' ') {
+                direct.out.pop();
+            }
+            if !self.config.rejoin_spelled_letters || direct.alone.count() < 3 {
+                return;
+            }
+            out.clear();
+        }
         let chars = &mut scratch.chars;
         chars.clear();
-        self.fold_text(text, &mut scratch.segment, chars);
+        self.fold_text(text, &mut scratch.raw, chars);
         if self.config.collapse_whitespace {
             while chars.last().is_some_and(|m| m.c == ' ') {
                 chars.pop();
             }
         }
         out.reserve(chars.len());
-        let alone = write_counting_alone_letters(chars, out);
+        let mut alone = Alone::default();
+        for m in chars.iter() {
+            out.push(m.c);
+            alone.see(m.c);
+        }
         // Runs of letters were already collapsed as they arrived (in `push`); rejoining spelled
         // letters can make new runs ("k i i i l l"), so collapse again only when it changed text.
-        if self.config.rejoin_spelled_letters && alone >= 3 && rejoin_spelled(chars) {
+        if self.config.rejoin_spelled_letters && alone.count() >= 3 && rejoin_spelled(chars) {
             if self.config.collapse_elongation {
                 collapse_elongation(chars);
             }
@@ -268,8 +282,9 @@ impl Normalizer {
 
     /// Steps 1–5: per combining sequence, into `out`. One table lookup per character: a sequence
     /// is collected until the next non-mark arrives, then folded.
-    fn fold_text(&self, text: &str, segment: &mut String, out: &mut Vec<Mapped>) {
+    fn fold_text(&self, text: &str, raw: &mut Vec<char>, out: &mut impl Sink) {
         let mut pending: Option<Pending> = None;
+        let mut segment = std::mem::take(raw);
         for (i, c) in text.char_indices() {
             let entry = self.entry(c);
             // Dropped characters are skipped before grouping, so that a tatweel or zero-width
@@ -290,24 +305,31 @@ impl Normalizer {
                 }
             }
             if let Some(p) = pending.take() {
-                self.flush(p, segment, out);
+                self.flush(p, &mut segment, out);
             }
             pending = Some(Pending { base: c, entry, start: i, end: i + c.len_utf8(), multi: false });
         }
         if let Some(p) = pending {
-            self.flush(p, segment, out);
+            self.flush(p, &mut segment, out);
         }
+        *raw = segment;
     }
 
-    /// Fold one collected combining sequence.
+    /// Fold one collected combining sequence (`segment` holds it when marks joined the base).
     #[inline(always)]
-    fn flush(&self, p: Pending, segment: &str, out: &mut Vec<Mapped>) {
+    fn flush(&self, p: Pending, segment: &mut Vec<char>, out: &mut impl Sink) {
         let offset = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let (s, e) = (offset(p.start), offset(p.end));
-        if p.multi {
-            self.fold_segment(segment.chars(), s, e, out);
-        } else if p.entry & !COMBINING == SLOW {
-            self.fold_segment(std::iter::once(p.base), s, e, out);
+        if p.multi || p.entry & !COMBINING == SLOW {
+            if !p.multi {
+                segment.clear();
+                segment.push(p.base);
+            }
+            let mut folded = Vec::with_capacity(segment.len() + 2);
+            self.fold_segment(segment, &mut folded);
+            for c in folded {
+                self.push(c, s, e, out);
+            }
         } else {
             // Entries other than DROP and SLOW hold the folded character.
             let folded = char::from_u32(p.entry & !COMBINING).unwrap_or(p.base);
@@ -331,38 +353,37 @@ impl Normalizer {
         }
     }
 
-    /// Steps 2–4 for one combining sequence; every output character maps to the whole sequence.
-    fn fold_segment(&self, seg: impl Iterator<Item = char>, start: u32, end: u32, out: &mut Vec<Mapped>) {
-        let mark = out.len();
-        self.fold_segment_once(seg, start, end, out);
+    /// Steps 2–4 for one combining sequence, into `raw` (no stream rules yet: `push` applies
+    /// them); every character maps to the whole sequence.
+    fn fold_segment(&self, seg: &[char], raw: &mut Vec<char>) {
+        self.fold_segment_once(seg.iter().copied(), raw);
         // A fold can leave a base and mark that NFKC composes differently on the next pass
         // (Cyrillic і + ◌́ → Latin i + ◌́ → í). Fold again until nothing changes, which keeps the
         // whole normaliser idempotent. Only multi-character outputs can be affected.
         let mut rounds = 0;
-        while self.config.nfkc && out.len() - mark > 1 && rounds < 4 {
-            let produced: Vec<char> = out[mark..].iter().map(|m| m.c).collect();
-            out.truncate(mark);
-            self.fold_segment_once(produced.iter().copied(), start, end, out);
-            if out[mark..].iter().map(|m| m.c).eq(produced.iter().copied()) {
+        while self.config.nfkc && raw.len() > 1 && rounds < 4 {
+            let produced = std::mem::take(raw);
+            self.fold_segment_once(produced.iter().copied(), raw);
+            if *raw == produced {
                 break;
             }
             rounds += 1;
         }
     }
 
-    fn fold_segment_once(&self, seg: impl Iterator<Item = char>, start: u32, end: u32, out: &mut Vec<Mapped>) {
+    fn fold_segment_once(&self, seg: impl Iterator<Item = char>, raw: &mut Vec<char>) {
         if self.config.nfkc {
             for c in seg.nfkc() {
-                self.fold_char(c, start, end, out);
+                self.fold_char(c, raw);
             }
         } else {
             for c in seg {
-                self.fold_char(c, start, end, out);
+                self.fold_char(c, raw);
             }
         }
     }
 
-    fn fold_char(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+    fn fold_char(&self, c: char, raw: &mut Vec<char>) {
         let cfg = &self.config;
         if self.dropped(c) {
             return;
@@ -372,11 +393,11 @@ impl Normalizer {
         if cfg.strip_accents && fold::is_latin_greek_cyrillic(c) {
             decompose_canonical(c, |d| {
                 if !fold::is_accent_mark(d) {
-                    self.fold_case(d, start, end, out);
+                    self.fold_case(d, raw);
                 }
             });
         } else {
-            self.fold_case(c, start, end, out);
+            self.fold_case(c, raw);
         }
     }
 
@@ -388,45 +409,127 @@ impl Normalizer {
             || (cfg.strip_accents && fold::is_accent_mark(c))
     }
 
-    fn fold_case(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+    fn fold_case(&self, c: char, raw: &mut Vec<char>) {
         if self.config.lowercase && !c.is_lowercase() {
             for l in c.to_lowercase() {
                 // Lower-casing can emit a combining dot (İ → i̇) that the earlier steps would drop.
                 if !self.dropped(l) {
-                    self.fold_glyph(l, start, end, out);
+                    raw.push(self.fold_glyph(l));
                 }
             }
         } else {
-            self.fold_glyph(c, start, end, out);
+            raw.push(self.fold_glyph(c));
         }
     }
 
-    fn fold_glyph(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+    fn fold_glyph(&self, c: char) -> char {
         let c = if self.config.fold_homoglyphs { fold::fold_homoglyph(c) } else { c };
-        self.push(c, start, end, out);
+        if self.config.collapse_whitespace && c.is_whitespace() {
+            ' '
+        } else {
+            c
+        }
     }
 
     /// Steps 5 and 7 happen here, as characters arrive: whitespace runs and runs of 3+ identical
     /// letters are collapsed without another pass over the text.
     #[inline(always)]
-    fn push(&self, c: char, start: u32, end: u32, out: &mut Vec<Mapped>) {
+    fn push(&self, c: char, start: u32, end: u32, out: &mut impl Sink) {
+        let (before, last) = out.last_two();
         if self.config.collapse_whitespace && c.is_whitespace() {
-            if out.last().is_none_or(|m| m.c == ' ') {
+            if last.is_none_or(|l| l == ' ') {
                 return;
             }
-            out.push(Mapped { c: ' ', start, end });
+            out.push_char(' ', start, end);
             return;
         }
-        if self.config.collapse_elongation {
-            if let [.., a, b] = out.as_mut_slice() {
-                if a.c == c && b.c == c && fold::is_letter(c) {
-                    // The kept letter's span grows to cover the dropped one.
-                    b.end = b.end.max(end);
-                    return;
-                }
-            }
+        if self.config.collapse_elongation && before == Some(c) && last == Some(c) && fold::is_letter(c) {
+            // The kept letter's span grows to cover the dropped one.
+            out.extend_last(end);
+            return;
         }
-        out.push(Mapped { c, start, end });
+        out.push_char(c, start, end);
+    }
+}
+
+/// Where folded characters go: the mapped vector (spans kept, for explanations) or straight into
+/// the output text (the scorer).
+trait Sink {
+    /// The last two characters written: (second to last, last).
+    fn last_two(&self) -> (Option<char>, Option<char>);
+    fn push_char(&mut self, c: char, start: u32, end: u32);
+    /// Make the last character's span end at `end` (or later).
+    fn extend_last(&mut self, end: u32);
+}
+
+impl Sink for Vec<Mapped> {
+    #[inline(always)]
+    fn last_two(&self) -> (Option<char>, Option<char>) {
+        match self.as_slice() {
+            [.., a, b] => (Some(a.c), Some(b.c)),
+            [b] => (None, Some(b.c)),
+            [] => (None, None),
+        }
+    }
+    #[inline(always)]
+    fn push_char(&mut self, c: char, start: u32, end: u32) {
+        self.push(Mapped { c, start, end });
+    }
+    #[inline(always)]
+    fn extend_last(&mut self, end: u32) {
+        if let Some(b) = self.last_mut() {
+            b.end = b.end.max(end);
+        }
+    }
+}
+
+/// The scorer's sink: text only, with the little state the stream rules need.
+struct Direct<'a> {
+    out: &'a mut String,
+    prev: Option<char>,
+    last: Option<char>,
+    alone: Alone,
+}
+
+impl Sink for Direct<'_> {
+    #[inline(always)]
+    fn last_two(&self) -> (Option<char>, Option<char>) {
+        (self.prev, self.last)
+    }
+    #[inline(always)]
+    fn push_char(&mut self, c: char, _: u32, _: u32) {
+        self.out.push(c);
+        self.alone.see(c);
+        self.prev = self.last;
+        self.last = Some(c);
+    }
+    #[inline(always)]
+    fn extend_last(&mut self, _: u32) {}
+}
+
+/// Counts the letters standing alone between separators (or text edges), fed one character at a
+/// time: fewer than three means step 6 has nothing to do, which is nearly every text.
+#[derive(Default)]
+struct Alone {
+    alone: usize,
+    candidate: bool,
+    /// The previous character was not a separator (false at the start: the edge counts as one).
+    after_text: bool,
+}
+
+impl Alone {
+    #[inline(always)]
+    fn see(&mut self, c: char) {
+        let sep = fold::is_spelling_separator(c);
+        if sep && self.candidate {
+            self.alone += 1;
+        }
+        self.candidate = !sep && !self.after_text && fold::is_letter(c);
+        self.after_text = !sep;
+    }
+
+    fn count(&self) -> usize {
+        self.alone + usize::from(self.candidate)
     }
 }
 
@@ -434,23 +537,6 @@ impl Default for Normalizer {
     fn default() -> Self {
         Normalizer::new(NormalizeConfig::default())
     }
-}
-
-/// Write the characters to `out` and count the letters standing alone between separators (or
-/// text edges): fewer than three means step 6 has nothing to do, which is nearly every text.
-#[inline]
-fn write_counting_alone_letters(chars: &[Mapped], out: &mut String) -> usize {
-    let (mut alone, mut candidate, mut after_sep) = (0, false, true);
-    for m in chars {
-        out.push(m.c);
-        let sep = fold::is_spelling_separator(m.c);
-        if sep && candidate {
-            alone += 1;
-        }
-        candidate = !sep && after_sep && fold::is_letter(m.c);
-        after_sep = sep;
-    }
-    alone + usize::from(candidate)
 }
 
 /// Step 6. A "spelled" run is 3+ single letters, each separated from the next by 1–3 separator

@@ -217,6 +217,14 @@ proptest! {
         prop_assert!(span.end <= s.len());
     }
 
+    /// The scorer's direct path and the explainer's mapped path must give the same text, or an
+    /// explanation would describe a different vector than the one scored.
+    #[test]
+    fn direct_and_mapped_paths_agree(s in comment_strategy(), cfg in config_strategy()) {
+        let n = Normalizer::new(cfg);
+        prop_assert_eq!(n.normalize(&s), n.normalize_mapped(&s).text);
+    }
+
     #[test]
     fn fast_table_agrees_with_slow_path(s in comment_strategy(), cfg in config_strategy()) {
         let fast = Normalizer::new(cfg);

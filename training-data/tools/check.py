@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Validate raqib training-data CSV files against GUIDELINES.md.
 
-usage: check.py [FILE.csv ...]   (default: training-data/comments.csv, or every batches/*.csv)
+usage: check.py [--card] [FILE.csv ...]   (default: training-data/comments.csv and heldout.csv)
+  --card   also print the count tables of the data card (README.md) as Markdown
 
 Checks: header `text,violence,extremism,lang,kind`; labels 0/1; lang and kind from the guideline
 vocabularies; kind consistent with labels; no empty text; no exact or near-duplicate rows across
@@ -9,7 +10,7 @@ all files given (word-set Jaccard >= 0.6 on folded text, or one row's words near
 another's). Prints counts per label, language and kind. Exit 1 on any problem.
 The Rust test `training_data` applies the same near-duplicate rule in CI.
 """
-import csv, re, sys, unicodedata, collections, glob, os
+import csv, re, sys, unicodedata, collections, os
 
 HEADER = ["text", "violence", "extremism", "lang", "kind"]
 LANGS = {"ar-msa", "ar-gulf", "ar-egy", "ar-lev", "ar-iq", "ar-mag", "arabizi", "en", "fr"}
@@ -30,11 +31,32 @@ def words(text):
     return set(w for w in re.findall(r"\w+", t) if len(w) > 1 or not w.isascii())
 
 
+def card(rows):
+    """Markdown tables for the data card: per label x language, and per kind."""
+    c = collections.Counter
+    by_lang = collections.defaultdict(lambda: [0, 0, 0, 0])
+    for r in rows:
+        t = by_lang[r[4]]
+        t[0] += 1; t[1] += r[2]; t[2] += r[3]; t[3] += r[5] in NEGATIVE and r[5] != "everyday"
+    print("\n| lang | rows | violence | extremism | hard negatives |\n|---|---|---|---|---|")
+    for lang in sorted(by_lang):
+        t = by_lang[lang]
+        print(f"| {lang} | {t[0]} | {t[1]} | {t[2]} | {t[3]} |")
+    t = [sum(v[i] for v in by_lang.values()) for i in range(4)]
+    print(f"| **all** | **{t[0]}** | **{t[1]}** | **{t[2]}** | **{t[3]}** |")
+    kinds = c(r[5] for r in rows)
+    print("\n| kind | rows | violence | extremism |\n|---|---|---|---|")
+    for kind in sorted(POSITIVE) + sorted(NEGATIVE):
+        v = sum(r[2] for r in rows if r[5] == kind); e = sum(r[3] for r in rows if r[5] == kind)
+        print(f"| {kind}{' (positive)' if kind in POSITIVE else ''} | {kinds[kind]} | {v} | {e} |")
+
+
 def main(paths):
+    want_card = "--card" in paths
+    paths = [p for p in paths if p != "--card"]
     if not paths:
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        merged = os.path.join(here, "comments.csv")
-        paths = [merged] if os.path.exists(merged) else sorted(glob.glob(os.path.join(here, "batches", "*.csv")))
+        paths = [os.path.join(here, "comments.csv"), os.path.join(here, "heldout.csv")]
     problems, rows = [], []
     for path in paths:
         with open(path, newline="", encoding="utf-8") as f:
@@ -111,6 +133,8 @@ def main(paths):
         print(f"arabic script: {100 * arabic / n:.1f}%  english: {100 * sum(r[4] == 'en' for r in rows) / n:.1f}%")
         lens = sorted(len(r[1].split()) for r in rows)
         print(f"words per row: min {lens[0]} median {lens[n // 2]} max {lens[-1]}")
+    if want_card:
+        card(rows)
     for p in problems:
         print("PROBLEM", p)
     print(f"{len(problems)} problem(s)")

@@ -4,7 +4,7 @@
 
 use crate::common::{print_json, CliError, CliResult, ModelArg};
 use crate::input::{report_skipped, Bars, LabelArgs, TableArgs};
-use anyhow::anyhow;
+use anyhow::{anyhow, Context};
 use raqib::data::{read_labelled, ColumnRef, LabelledOptions, TableReader};
 use raqib::eval::{binary_report, BinaryReport};
 use serde::Serialize;
@@ -215,26 +215,28 @@ pub fn run(args: EvalArgs) -> CliResult {
     if args.json {
         print_json(&output)?;
     } else {
-        print_tables(&output);
-        print_groups(&output);
+        let mut w = std::io::stdout().lock();
+        print_tables(&mut w, &output).and_then(|()| print_groups(&mut w, &output)).context("writing to stdout")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_groups(out: &EvalOutput) {
+fn print_groups(w: &mut impl std::io::Write, out: &EvalOutput) -> std::io::Result<()> {
     if out.groups.is_empty() {
-        return;
+        return Ok(());
     }
     let f = |x: Option<f64>| x.map_or("   n/a".into(), |v| format!("{v:.4}"));
-    println!("\nby group, at the model's thresholds:");
-    println!(
+    writeln!(w, "\nby group, at the model's thresholds:")?;
+    writeln!(
+        w,
         "  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}",
         "group", "label", "rows", "pos", "ROC AUC", "precision", "recall", "FPR"
-    );
+    )?;
     for g in &out.groups {
         for l in &g.labels {
             let (r, t) = (&l.report, &l.report.at_model_threshold);
-            println!(
+            writeln!(
+                w,
                 "  {:<16} {:<12} {:>6} {:>6} {:>8} {:>9.4} {:>7.4} {:>7.4}",
                 g.group,
                 l.label,
@@ -244,22 +246,24 @@ fn print_groups(out: &EvalOutput) {
                 t.precision,
                 t.recall,
                 t.false_positive_rate
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
-fn print_tables(out: &EvalOutput) {
+fn print_tables(w: &mut impl std::io::Write, out: &EvalOutput) -> std::io::Result<()> {
     let f = |x: Option<f64>| x.map_or("   n/a".into(), |v| format!("{v:.4}"));
-    println!("model {} ({}), {} rows", out.model.name, out.model.hash, out.rows_read - out.rows_skipped as u64);
+    writeln!(w, "model {} ({}), {} rows", out.model.name, out.model.hash, out.rows_read - out.rows_skipped as u64)?;
     for l in &out.labels {
         let r = &l.report;
-        println!("\n{} (column {:?}): {} rows, {} positive", l.label, l.column, r.rows, r.positives);
-        println!("  ROC AUC {}   PR AUC {}   ECE {:.4}", f(r.roc_auc), f(r.pr_auc), r.expected_calibration_error);
-        println!(
+        writeln!(w, "\n{} (column {:?}): {} rows, {} positive", l.label, l.column, r.rows, r.positives)?;
+        writeln!(w, "  ROC AUC {}   PR AUC {}   ECE {:.4}", f(r.roc_auc), f(r.pr_auc), r.expected_calibration_error)?;
+        writeln!(
+            w,
             "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7}",
             "threshold", "precision", "recall", "F1", "FPR", "TP", "FP", "TN", "FN"
-        );
+        )?;
         for (name, t) in std::iter::once((
             r.at_model_threshold.threshold.map_or("model (per label)".into(), |t| format!("model {t:.4}")),
             &r.at_model_threshold,
@@ -267,10 +271,12 @@ fn print_tables(out: &EvalOutput) {
         .chain(r.at_thresholds.iter().map(|t| (format!("{:.4}", t.threshold.unwrap_or(f64::NAN)), t)))
         {
             let c = t.confusion;
-            println!(
+            writeln!(
+                w,
                 "  {:<22} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>7} {:>7} {:>7} {:>7}",
                 name, t.precision, t.recall, t.f1, t.false_positive_rate, c.tp, c.fp, c.tn, c.fn_
-            );
+            )?;
         }
     }
+    Ok(())
 }

@@ -101,7 +101,8 @@ pub fn run(args: ExplainArgs) -> CliResult {
         let places: Vec<String> = c.spans.iter().take(3).map(|s| format!("{:?}", &text[s.clone()])).collect();
         out += &format!("  {:+8.4}  {:<14} in {}\n", c.weight, c.ngram, places.join(", "));
     }
-    print!("{out}");
+    use std::io::Write;
+    std::io::stdout().lock().write_all(out.as_bytes()).context("writing to stdout")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -224,12 +224,27 @@ pub fn run(args: TrainArgs) -> CliResult {
     });
     std::fs::write(&report_path, serde_json::to_string_pretty(&json).context("serialising the report")? + "\n")
         .with_context(|| format!("writing {}", report_path.display()))?;
-    print_summary(&args, &report, model.hash(), started.elapsed().as_secs_f64(), &report_path);
+    print_summary(
+        &mut std::io::stdout().lock(),
+        &args,
+        &report,
+        model.hash(),
+        started.elapsed().as_secs_f64(),
+        &report_path,
+    )
+    .context("writing the summary")?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(args: &TrainArgs, r: &TrainReport, hash: String, seconds: f64, report_path: &std::path::Path) {
-    println!(
+fn print_summary(
+    w: &mut impl std::io::Write,
+    args: &TrainArgs,
+    r: &TrainReport,
+    hash: String,
+    seconds: f64,
+    report_path: &std::path::Path,
+) -> std::io::Result<()> {
+    writeln!(w, 
         "trained {} on {} rows ({} features used of {} buckets, {} non-zeros) in {:.1}s (featurise {:.1}s, optimise {:.1}s)",
         args.out.display(),
         r.rows,
@@ -239,9 +254,10 @@ fn print_summary(args: &TrainArgs, r: &TrainReport, hash: String, seconds: f64, 
         seconds,
         r.featurize_seconds,
         r.optimize_seconds
-    );
+    )?;
     for l in &r.labels {
-        println!(
+        writeln!(
+            w,
             "  {}: {} positive / {} negative; {} Newton iterations, final loss {:.4}{}",
             l.name,
             l.positives,
@@ -249,10 +265,10 @@ fn print_summary(args: &TrainArgs, r: &TrainReport, hash: String, seconds: f64, 
             l.fit.iterations,
             l.fit.loss,
             if l.fit.converged { "" } else { " (not converged: raise --max-iter)" }
-        );
+        )?;
         if let Some(v) = &l.validation {
             let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.4}"));
-            println!(
+            writeln!(w, 
                 "    validation ({} rows, {} positive): ROC AUC {}, PR AUC {}; at threshold {:.3}: precision {:.3}, recall {:.3}, F1 {:.3}; ECE {:.3}",
                 v.rows,
                 v.positives,
@@ -263,11 +279,11 @@ fn print_summary(args: &TrainArgs, r: &TrainReport, hash: String, seconds: f64, 
                 v.confusion.recall(),
                 v.confusion.f1(),
                 v.expected_calibration_error
-            );
+            )?;
             if let Some(note) = &v.note {
-                println!("    note: {note}");
+                writeln!(w, "    note: {note}")?;
             }
         }
     }
-    println!("model hash {hash}; report {}", report_path.display());
+    writeln!(w, "model hash {hash}; report {}", report_path.display())
 }

@@ -135,3 +135,29 @@ fn train_real_davidson_csv() {
 fn train_real_thsab_derived_csv() {
     train_real("thsab/T-HSAB.DERIVED.csv", "--positive hate --positive abusive", 6024);
 }
+
+/// Regression: `train`, `eval` and `explain` printed with `println!`, which panics when stdout is
+/// a pipe already closed by its reader (`raqib train … | head -1`). A closed pipe is success.
+#[test]
+fn summaries_into_a_closed_pipe_are_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", corpus_csv());
+    let out = dir.path().join("m.raqib");
+    let commands = [
+        format!("train --data '{}' --out '{}' {FAST}", s(&data), s(&out)),
+        format!("eval --model '{}' --data '{}' --label-column label=violence -q", model(), s(&data)),
+        format!("explain --model '{}' 'we will kill them all'", model()),
+    ];
+    for cmd in commands {
+        // `true` exits without reading: every write raqib makes meets a closed pipe.
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("set -o pipefail; '{}' {cmd} | true", env!("CARGO_BIN_EXE_raqib")))
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{cmd}: {:?}\n{stderr}", output.status);
+        no_panic(&stderr);
+    }
+}
