@@ -244,7 +244,7 @@ fn print_summary(
     seconds: f64,
     report_path: &std::path::Path,
 ) -> std::io::Result<()> {
-    writeln!(w, 
+    writeln!(w,
         "trained {} on {} rows ({} features used of {} buckets, {} non-zeros) in {:.1}s (featurise {:.1}s, optimise {:.1}s)",
         args.out.display(),
         r.rows,
@@ -268,7 +268,7 @@ fn print_summary(
         )?;
         if let Some(v) = &l.validation {
             let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.4}"));
-            writeln!(w, 
+            writeln!(w,
                 "    validation ({} rows, {} positive): ROC AUC {}, PR AUC {}; at threshold {:.3}: precision {:.3}, recall {:.3}, F1 {:.3}; ECE {:.3}",
                 v.rows,
                 v.positives,
