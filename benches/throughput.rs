@@ -48,7 +48,7 @@ fn main() {
         model = Some(m);
     }
     let model = model.expect("loaded");
-    let entries = (0..model.featurizer().config().buckets() as u32).filter(|&b| model.bucket_row(b).0 != 0.0).count();
+    let entries = model.features();
     println!("model load: median {:.1} ms ({} features in the file)", median(loads), entries);
     let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
     println!(

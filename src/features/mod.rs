@@ -184,20 +184,21 @@ impl Featurizer {
         self.visit(text, scratch, &mut Buckets(out));
     }
 
-    /// Count the terms of `text` (already normalised) into `counter`, only the buckets `keep`
-    /// accepts; `first_seen` is called once per distinct kept bucket as soon as it appears (the
-    /// scorer prefetches its weights there).
+    /// Count the terms of `text` (already normalised) into `counter`, each bucket turned into a
+    /// key by `key` (`None` skips it: the scorer keys buckets by their feature row and skips
+    /// buckets that are not features); `first_seen` is called once per distinct key as soon as it
+    /// appears (the scorer prefetches the row there).
     #[inline]
     pub fn count_terms(
         &self,
         text: &str,
         scratch: &mut FeatScratch,
         counter: &mut TermCounter,
-        keep: impl Fn(u32) -> bool,
+        key: impl Fn(u32) -> Option<u32>,
         first_seen: impl FnMut(u32),
     ) {
         counter.clear();
-        self.visit(text, scratch, &mut Counting { counter, keep, first_seen });
+        self.visit(text, scratch, &mut Counting { counter, key, first_seen });
     }
 
     /// Every feature occurrence of `text` (already normalised) with its kind and span; used to
@@ -302,15 +303,17 @@ impl Sink for Buckets<'_> {
 
 struct Counting<'a, K, F> {
     counter: &'a mut TermCounter,
-    keep: K,
+    key: K,
     first_seen: F,
 }
 
-impl<K: Fn(u32) -> bool, F: FnMut(u32)> Sink for Counting<'_, K, F> {
+impl<K: Fn(u32) -> Option<u32>, F: FnMut(u32)> Sink for Counting<'_, K, F> {
     #[inline(always)]
     fn emit(&mut self, bucket: u32, _: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
-        if (self.keep)(bucket) && self.counter.add(bucket) {
-            (self.first_seen)(bucket);
+        if let Some(k) = (self.key)(bucket) {
+            if self.counter.add(k) {
+                (self.first_seen)(k);
+            }
         }
     }
 }

@@ -46,25 +46,22 @@ impl Model {
     /// Serialise to the file format.
     pub fn to_bytes(&self) -> Vec<u8> {
         let nl = self.labels.len();
-        let buckets = self.featurizer.config().buckets();
-        let kept: Vec<usize> = (0..buckets).filter(|&b| self.table[b * self.stride] != 0.0).collect();
         let header = Header {
             normalize: *self.normalizer.config(),
             features: *self.featurizer.config(),
             labels: self.labels.clone(),
             meta: self.meta.clone(),
-            entries: kept.len() as u64,
+            entries: self.features() as u64,
         };
         let json = serde_json::to_vec(&header).expect("model header serialises");
-        let mut out = Vec::with_capacity(PREFIX + json.len() + kept.len() * (8 + 4 * nl) + 8);
+        let mut out = Vec::with_capacity(PREFIX + json.len() + self.features() * (8 + 4 * nl) + 8);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(json.len() as u32).to_le_bytes());
         out.extend_from_slice(&json);
-        for b in kept {
-            let row = &self.table[b * self.stride..][..1 + nl];
-            out.extend_from_slice(&(b as u32).to_le_bytes());
-            for v in row {
+        for (b, row) in self.feature_buckets() {
+            out.extend_from_slice(&b.to_le_bytes());
+            for v in &row[..1 + nl] {
                 out.extend_from_slice(&v.to_le_bytes());
             }
         }
@@ -164,7 +161,7 @@ impl Model {
             }
         }
         let mut model = Model::empty(header.normalize, featurizer, header.labels, header.meta);
-        let stride = model.stride;
+        let mut values = Vec::with_capacity(1 + nl);
         let mut prev: Option<u32> = None;
         for (k, chunk) in bytes[PREFIX + hlen..bytes.len() - 8].chunks_exact(entry).enumerate() {
             let b = u32::from_le_bytes(chunk[..4].try_into().expect("4 bytes"));
@@ -174,15 +171,20 @@ impl Model {
                 )));
             }
             prev = Some(b);
-            let row = &mut model.table[b as usize * stride..][..1 + nl];
-            for (v, raw) in row.iter_mut().zip(chunk[4..].chunks_exact(4)) {
-                *v = f32::from_le_bytes(raw.try_into().expect("4 bytes"));
+            values.clear();
+            for raw in chunk[4..].chunks_exact(4) {
+                let v = f32::from_le_bytes(raw.try_into().expect("4 bytes"));
                 if !v.is_finite() {
                     return Err(ModelError::NonFinite(format!("entry {k} (bucket {b})")));
                 }
+                values.push(v);
+            }
+            // An entry with idf 0 would never count (and is never written): not a feature.
+            if values[0] != 0.0 {
+                model.push_feature(b, values[0], values[1..].iter().copied());
             }
         }
-        model.index_features();
+        model.finish_index();
         model.hash = hash;
         Ok(model)
     }
