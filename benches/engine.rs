@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
         let normalized = out.clone();
         let (mut fs, mut counter) = (FeatScratch::default(), TermCounter::default());
         g.bench_function("featurise", |b| {
-            b.iter(|| fz.count_terms(black_box(&normalized), &mut fs, &mut counter, Some, |_| {}))
+            b.iter(|| fz.count_terms(black_box(&normalized), &mut fs, &mut counter, |_| {}, Some, |_| {}))
         });
         g.bench_function("score", |b| b.iter(|| model.score(black_box(text))));
         g.bench_function("explain", |b| b.iter(|| model.explain(black_box(text), 10)));

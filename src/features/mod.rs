@@ -188,17 +188,24 @@ impl Featurizer {
     /// key by `key` (`None` skips it: the scorer keys buckets by their feature row and skips
     /// buckets that are not features); `first_seen` is called once per distinct key as soon as it
     /// appears (the scorer prefetches the row there).
+    ///
+    /// `touch` sees each bucket [`KEY_LAG`] n-grams before `key` does, so that a caller whose
+    /// `key` reads memory (the scorer's feature index) can prefetch it and overlap the misses
+    /// with hashing. Keys are still counted in occurrence order.
     #[inline]
     pub fn count_terms(
         &self,
         text: &str,
         scratch: &mut FeatScratch,
         counter: &mut TermCounter,
+        touch: impl Fn(u32),
         key: impl Fn(u32) -> Option<u32>,
         first_seen: impl FnMut(u32),
     ) {
         counter.clear();
-        self.visit(text, scratch, &mut Counting { counter, key, first_seen });
+        let mut sink = Counting { counter, touch, key, first_seen, lag: [0; KEY_LAG], seen: 0 };
+        self.visit(text, scratch, &mut sink);
+        sink.flush();
     }
 
     /// Every feature occurrence of `text` (already normalised) with its kind and span; used to
@@ -301,20 +308,49 @@ impl Sink for Buckets<'_> {
     }
 }
 
-struct Counting<'a, K, F> {
+/// How many n-grams [`Featurizer::count_terms`] looks ahead: enough hashing to hide an L2 or L3
+/// hit on the scorer's feature index. A power of two.
+pub const KEY_LAG: usize = 8;
+
+struct Counting<'a, T, K, F> {
     counter: &'a mut TermCounter,
+    touch: T,
     key: K,
     first_seen: F,
+    /// The last `KEY_LAG` buckets, not yet keyed (a ring indexed by `seen`).
+    lag: [u32; KEY_LAG],
+    seen: usize,
 }
 
-impl<K: Fn(u32) -> Option<u32>, F: FnMut(u32)> Sink for Counting<'_, K, F> {
+impl<T: Fn(u32), K: Fn(u32) -> Option<u32>, F: FnMut(u32)> Counting<'_, T, K, F> {
     #[inline(always)]
-    fn emit(&mut self, bucket: u32, _: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
+    fn count(&mut self, bucket: u32) {
         if let Some(k) = (self.key)(bucket) {
             if self.counter.add(k) {
                 (self.first_seen)(k);
             }
         }
+    }
+
+    /// Key the buckets still in the ring, oldest first.
+    #[inline]
+    fn flush(&mut self) {
+        for i in self.seen.saturating_sub(KEY_LAG)..self.seen {
+            self.count(self.lag[i % KEY_LAG]);
+        }
+    }
+}
+
+impl<T: Fn(u32), K: Fn(u32) -> Option<u32>, F: FnMut(u32)> Sink for Counting<'_, T, K, F> {
+    #[inline(always)]
+    fn emit(&mut self, bucket: u32, _: impl FnOnce() -> (FeatureKind, Range<usize>, bool, bool)) {
+        (self.touch)(bucket);
+        let slot = self.seen % KEY_LAG;
+        if self.seen >= KEY_LAG {
+            self.count(self.lag[slot]);
+        }
+        self.lag[slot] = bucket;
+        self.seen += 1;
     }
 }
 

@@ -332,24 +332,16 @@ impl Model {
     fn score_with(&self, text: &str, s: &mut Scratch) -> Scores {
         let Scratch { norm, feat, text: normalized, counter, dots } = s;
         self.normalizer.normalize_into(text, norm, normalized, None);
-        self.featurizer.count_terms(normalized, feat, counter, |b| self.feature_row(b), |r| self.prefetch(r));
+        self.featurizer.count_terms(
+            normalized,
+            feat,
+            counter,
+            |b| prefetch(&self.index[(b >> 6) as usize]),
+            |b| self.feature_row(b),
+            |r| prefetch(&self.rows[r as usize * self.stride]),
+        );
         let inv_norm = self.accumulate(counter, dots);
         self.finish(dots, inv_norm)
-    }
-
-    /// Ask the CPU to start loading a feature's row now: the rows are megabytes, so the rows of a
-    /// comment's few hundred n-grams are cache misses, and overlapping them is much of the speed.
-    #[inline(always)]
-    fn prefetch(&self, row: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let ptr = self.rows[row as usize * self.stride..].as_ptr();
-            // SAFETY: prefetching has no architectural effect and cannot fault; the pointer is
-            // in bounds anyway (the slice index above is checked).
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast()) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = row;
     }
 
     /// Dot products of the TF-IDF vector of the counted terms (keyed by feature row) with every
@@ -466,4 +458,19 @@ pub static EMBEDDED_DEFAULT: &[u8] = include_bytes!("../../models/default.raqib"
 /// bytes are damaged, reported with the path `<embedded>`.
 pub fn embedded_default() -> crate::Result<Model> {
     Model::from_bytes(EMBEDDED_DEFAULT).map_err(|kind| crate::Error::model("<embedded>", kind))
+}
+
+/// Ask the CPU to start loading the cache line of `at` now. The model's index and rows are
+/// megabytes, so the few hundred n-grams of a comment are cache misses, and overlapping them is
+/// much of the speed.
+#[inline(always)]
+fn prefetch<T>(at: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching has no architectural effect and cannot fault; the pointer comes from a
+    // reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((at as *const T).cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }

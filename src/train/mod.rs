@@ -396,7 +396,7 @@ impl ValidTrainParams {
                 || (NormScratch::default(), FeatScratch::default(), String::new(), TermCounter::default(), Vec::new()),
                 |text, (ns, fs, norm, counter, terms), row| {
                     normalizer.normalize_into(text, ns, norm, None);
-                    featurizer.count_terms(norm, fs, counter, Some, |_| {});
+                    featurizer.count_terms(norm, fs, counter, |_| {}, Some, |_| {});
                     // CSR rows need increasing columns: sort the few distinct terms, not every n-gram.
                     terms.clear();
                     terms.extend(counter.terms());
