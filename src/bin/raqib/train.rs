@@ -255,14 +255,17 @@ fn print_summary(
         r.featurize_seconds,
         r.optimize_seconds
     )?;
+    let refit = r.params.refit;
     for l in &r.labels {
         writeln!(
             w,
-            "  {}: {} positive / {} negative; {} Newton iterations, final loss {:.4}{}",
+            "  {}: {} positive / {} negative; {} Newton iterations{}, final loss {:.4}{}",
             l.name,
             l.positives,
             l.negatives,
             l.fit.iterations,
+            // The refit starts from the validation model's weights, so it needs few iterations.
+            if refit && l.validation.is_some() { " (refit on all rows, warm-started)" } else { "" },
             l.fit.loss,
             if l.fit.converged { "" } else { " (not converged: raise --max-iter)" }
         )?;
