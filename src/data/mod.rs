@@ -241,10 +241,14 @@ pub struct TableReader {
     path: PathBuf,
     format: Format,
     delimiter: u8,
+    quoting: bool,
     header: Option<Vec<String>>,
     header_raw: Option<csv::ByteRecord>,
     inner: Inner,
     rows: u64,
+    /// A malformed-quoting error was returned: the rows after it cannot be told apart, so the
+    /// reader ends there.
+    failed: bool,
 }
 
 impl TableReader {
@@ -281,6 +285,7 @@ impl TableReader {
             path: path.into(),
             format,
             delimiter,
+            quoting: opts.quoting,
             header: None,
             header_raw: None,
             inner: Inner::Delimited(csv::Reader::from_reader(QuoteTracker::new(
@@ -289,6 +294,7 @@ impl TableReader {
                 false,
             ))),
             rows: 0,
+            failed: false,
         };
         match format {
             Format::Csv | Format::Tsv => {
@@ -319,6 +325,9 @@ impl TableReader {
                         }
                         Ok(false) => reader.header = Some(vec![]),
                         Err(e) => return Err(reader.csv_error(e)),
+                    }
+                    if let Some(stray) = r.get_ref().stray_quote_before(r.position().byte()) {
+                        return Err(reader.stray_quote_error(stray));
                     }
                     if let Some(line) = r.get_ref().unclosed_quote() {
                         return Err(reader.unclosed_quote_error(line));
@@ -352,6 +361,10 @@ impl TableReader {
     pub fn delimiter(&self) -> u8 {
         self.delimiter
     }
+    /// Whether `"` quotes fields (CSV and TSV; false with `--no-quoting`).
+    pub fn quoting(&self) -> bool {
+        self.quoting
+    }
     /// Column names from the header (JSONL: keys of the first object).
     pub fn header(&self) -> Option<&[String]> {
         self.header.as_deref()
@@ -363,9 +376,25 @@ impl TableReader {
 
     /// Resolve a column. Errors name the column asked for and list the columns that exist.
     pub fn column(&self, col: &ColumnRef) -> Result<Column> {
+        // Every column, unless the header is no header at all (a data file read with a header
+        // row, a binary file): then the first ones, each cut short, keep the message one line.
+        const LISTED: usize = 50;
+        const NAME_CHARS: usize = 60;
         let listed = || match &self.header {
             Some(h) if !h.is_empty() => {
-                h.iter().enumerate().map(|(i, n)| format!("{i}:{n:?}")).collect::<Vec<_>>().join(", ")
+                let mut names: Vec<String> = h
+                    .iter()
+                    .take(LISTED)
+                    .enumerate()
+                    .map(|(i, n)| match n.char_indices().nth(NAME_CHARS) {
+                        Some((cut, _)) => format!("{i}:{:?}…", &n[..cut]),
+                        None => format!("{i}:{n:?}"),
+                    })
+                    .collect();
+                if h.len() > LISTED {
+                    names.push(format!("… {} more", h.len() - LISTED));
+                }
+                names.join(", ")
             }
             _ => "no header (use 0-based column numbers)".into(),
         };
@@ -424,14 +453,32 @@ impl TableReader {
         }
     }
 
+    fn stray_quote_error(&self, stray: quote::StrayQuote) -> Error {
+        let opened =
+            if stray.opened == stray.line { "on this line".to_string() } else { format!("on line {}", stray.opened) };
+        Error::Input {
+            path: self.path.clone(),
+            line: stray.line,
+            column: Some(stray.column),
+            message: format!(
+                "malformed {}: unbalanced quote: text after the closing quote of the field opened {opened} (a quote inside a quoted field must be doubled, \"\"; a file whose fields are never quoted needs --no-quoting)",
+                self.format.name()
+            ),
+        }
+    }
+
     /// Rows read so far.
     pub fn rows(&self) -> u64 {
         self.rows
     }
 
-    /// The next row, `None` at the end. Errors are I/O failures, after which reading stops;
-    /// a row that is malformed in itself (bad JSON) is returned as a row.
+    /// The next row, `None` at the end. Errors are I/O failures and malformed quoting (which
+    /// breaks the rows apart wrongly), after which reading stops; a row that is malformed in
+    /// itself (bad JSON, bad UTF-8, too few fields) is returned as a row.
     pub fn next_row(&mut self) -> Option<Result<Row>> {
+        if self.failed {
+            return None;
+        }
         let row = match &mut self.inner {
             Inner::Delimited(r) => {
                 let mut rec = csv::ByteRecord::new();
@@ -439,19 +486,24 @@ impl TableReader {
                 match r.read_byte_record(&mut rec) {
                     Ok(false) => return None,
                     Ok(true) => {
-                        // The csv crate ends a field left open at the end of the input silently,
-                        // swallowing every line after the quote into one row.
+                        // The csv crate reads a stray quote leniently, and ends a field left open
+                        // at the end of the input silently: either may swallow later lines into
+                        // this row. The stray quote, when there is one, is the cause.
+                        if let Some(stray) = r.get_ref().stray_quote_before(r.position().byte()) {
+                            self.failed = true;
+                            return Some(Err(self.stray_quote_error(stray)));
+                        }
                         if let Some(line) = r.get_ref().unclosed_quote() {
-                            let err = self.unclosed_quote_error(line);
-                            return Some(Err(err));
+                            self.failed = true;
+                            return Some(Err(self.unclosed_quote_error(line)));
                         }
                         let line = rec.position().map_or(start, |p| p.line());
                         let end = r.position().line();
                         Row { line, lines: end.saturating_sub(line).max(1), data: RowData::Fields(rec) }
                     }
                     Err(e) => {
-                        let err = self.csv_error(e);
-                        return Some(Err(err));
+                        self.failed = true;
+                        return Some(Err(self.csv_error(e)));
                     }
                 }
             }
@@ -475,7 +527,19 @@ impl TableReader {
                     let data = match serde_json::from_slice::<serde_json::Value>(trimmed) {
                         Ok(v) => RowData::Json(v),
                         Err(e) => {
-                            RowData::BadJson { raw: trimmed.to_vec(), error: e.to_string(), column: e.column() as u64 }
+                            // serde's message ends "at line 1 column N" (lines of this one line):
+                            // the row's own line and column are reported instead.
+                            let message = e.to_string();
+                            let error = match message.rsplit_once(" at line ") {
+                                Some((m, _)) => m.to_string(),
+                                None => message,
+                            };
+                            // serde counts bytes of the trimmed line; report characters of
+                            // the line as written, as the CSV errors do.
+                            let lead = (buf.len() - buf.trim_ascii_start().len()) as u64;
+                            let upto = e.column().saturating_sub(1).min(trimmed.len());
+                            let chars = trimmed[..upto].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+                            RowData::BadJson { raw: trimmed.to_vec(), error, column: lead + chars + 1 }
                         }
                     };
                     break Row { line: *line, lines: 1, data };

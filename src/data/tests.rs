@@ -32,6 +32,10 @@ fn label_values_table() {
         (&default, "no", Some(false)),
         (&default, "0.9", Some(true)),
         (&default, "0.0", Some(false)),
+        // A class number is not a binary label: it needs --positive.
+        (&default, "2", None),
+        (&default, "-1", None),
+        (&default, "1.5", None),
         (&default, "", None),
         (&default, "OFF", None),
         (&default, "NaN", None),
@@ -154,4 +158,55 @@ fn format_must_be_known() {
     assert!(e.contains("--format"), "{e}");
     let e = TableReader::open(&dir.path().join("nope.csv"), &ReadOptions::default()).err().unwrap().to_string();
     assert!(e.contains("nope.csv"), "{e}");
+}
+
+#[test]
+fn positive_value_that_no_row_has_is_an_error_listing_the_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(&dir, "o.csv", b"text,label\na,OFF\nb,NOT_OFF\nc,NOT_OFF\n");
+    let mut o = opts("text", &["label"]);
+    o.spec.positive = vec!["OFFENSIVE".into()];
+    let e = read_labelled(std::slice::from_ref(&p), &o, &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("--positive \"OFFENSIVE\" matches no value of label column \"label\""), "{e}");
+    assert!(e.contains("\"NOT_OFF\" ×2, \"OFF\" ×1"), "{e}");
+    // Matched in one of two files is enough; case does not matter.
+    let q = file(&dir, "q.csv", b"text,label\nd,offensive\n");
+    let data = read_labelled(&[p, q], &o, &|_| {}).unwrap();
+    assert_eq!(data.targets.column(0).to_vec(), [false, false, false, true]);
+}
+
+#[test]
+fn label_values_listed_are_bounded() {
+    // A text column given as the label column: the message lists a few values, not all.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("text,label\n");
+    for i in 0..500 {
+        csv += &format!("c{i},comment number {i}\n");
+    }
+    let p = file(&dir, "t.csv", csv.as_bytes());
+    let e = read_labelled(&[p], &opts("text", &["label"]), &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("… 480 more rows with other values"), "{e}");
+    assert!(e.len() < 2000, "{} bytes", e.len());
+}
+
+#[test]
+fn jsonl_error_column_counts_characters_of_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // The error is at the closing quote's absence: after `{"text": "é` and the rest.
+    let p = file(&dir, "c.jsonl", "  {\"text\": \"é\", \"label\": 1,}\n".as_bytes());
+    let e = read_labelled(&[p], &opts("text", &["label"]), &|_| {}).unwrap_err().to_string();
+    // 2 spaces, then `{"text": "é", "label": 1,` is 25 characters: the `}` is column 28.
+    assert!(e.contains("c.jsonl:1:28: not valid JSON: trailing comma"), "{e}");
+    assert!(!e.contains("at line") && !e.contains("--positive"), "{e}");
+}
+
+#[test]
+fn column_list_of_a_huge_header_is_cut_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let header: Vec<String> = (0..300).map(|i| format!("{}{i}", "x".repeat(100))).collect();
+    let p = file(&dir, "wide.csv", (header.join(",") + "\n").as_bytes());
+    let r = TableReader::open(&p, &ReadOptions::default()).unwrap();
+    let e = r.column(&"text".parse().unwrap()).unwrap_err().to_string();
+    assert!(e.contains(&format!("49:\"{}\"…, … 250 more", "x".repeat(60))), "{e}");
+    assert!(e.len() < 5000, "{} bytes", e.len());
 }

@@ -155,6 +155,16 @@ pub fn run(args: EvalArgs) -> CliResult {
     let data = read_labelled(&args.data, &opts, &|n| bars.set_position(n))?;
     bars.finish();
     report_skipped(&data.bad_rows, data.rows_read);
+    // Figures over no rows would read as a perfect precision of nothing.
+    if data.texts.is_empty() {
+        let files: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
+        return Err(CliError::input(anyhow!(
+            "{}: no rows to evaluate ({} read, {} skipped)",
+            files.join(", "),
+            data.rows_read,
+            data.bad_rows.len()
+        )));
+    }
     let scores = model.score_batch(&data.texts);
 
     let mut labels = Vec::new();

@@ -29,7 +29,7 @@ pub struct ExplainArgs {
     /// JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// Colour the highlights (auto: when standard output is a terminal).
+    /// Colour the highlights (auto: when standard output is a terminal and NO_COLOR is not set).
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 }
@@ -83,7 +83,8 @@ pub fn run(args: ExplainArgs) -> CliResult {
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal(),
+        // The NO_COLOR convention (no-color.org): set and not empty turns automatic colour off.
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     let mut out = String::new();
     for (n, l) in names.iter().zip(&why.scores.labels) {

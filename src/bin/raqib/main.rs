@@ -10,16 +10,28 @@ mod score;
 mod serve;
 mod train;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use common::{CliError, CliResult, EXIT_CODES_HELP};
 use std::process::ExitCode;
+
+/// Examples at the end of `raqib --help`, before the exit codes.
+const EXAMPLES: &str = "\
+Examples:
+  raqib check \"a comment before it is published\" || hold_for_review
+  raqib score --input comments.csv --output scored.csv
+  raqib eval --data labelled.csv --report report.html
+  raqib explain \"why does this comment score high?\"
+  raqib train --data mine.csv --label-column violence --out mine.raqib
+  raqib serve --bind 127.0.0.1:8080
+  raqib completions bash > /etc/bash_completion.d/raqib
+Every subcommand has its own --help with its flags and examples.";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "raqib",
     version,
     about = "Moderation classifier for reader comments: calls for violence and support for extremist groups (Arabic, English)",
-    after_help = EXIT_CODES_HELP,
+    after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"),
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,8 +62,24 @@ enum Command {
     },
 }
 
+/// The command line with the exit codes at the end of every subcommand's `--help` too (after
+/// its examples): a script author reading `raqib score --help` should not need the top level.
+fn command() -> clap::Command {
+    Cli::command().mut_subcommands(|sub| {
+        let after = match sub.get_after_help() {
+            Some(help) => format!("{help}\n\n{EXIT_CODES_HELP}"),
+            None => EXIT_CODES_HELP.to_string(),
+        };
+        sub.after_help(after)
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Parse errors and --help/--version exit here, with clap's codes (2 for a usage error).
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
             eprintln!("raqib: error: cannot start {n} threads: {e}");
@@ -66,7 +94,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "raqib", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut command(), "raqib", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
     };

@@ -14,8 +14,10 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Output: every input column, in order, then score_<label> for each model label, flagged,
-flagged_labels (separated by ';'), explain (with --explain), and error (empty unless the row's
-text could not be read). Rows keep input order; rows in = rows out. A summary goes to stderr.
+flagged_labels (separated by ';'), explain (with --explain), and error (empty unless the row
+could not be scored: text missing or not UTF-8, or more fields than the header). Rows keep
+input order; rows in = rows out; results leave batch by batch. A summary goes to stderr.
+A file read with --no-quoting is written without quoting.
 
 Examples:
   raqib score --input comments.csv --output scored.csv
@@ -87,6 +89,10 @@ pub fn run(args: ScoreArgs) -> CliResult {
         )
     };
     let mut writer = Writer::new(out, &reader, &model, args.explain > 0)?;
+    // A row with more fields than the header has a delimiter where it should not (an unquoted
+    // comma in a comment): its text column is likely a piece of the comment, and its appended
+    // columns cannot line up under their names. It is kept, and reported instead of scored.
+    let header_width = reader.header_record().map(|h| h.len());
 
     let names: Vec<String> = model.label_names().map(String::from).collect();
     let mut summary = Summary { flagged_per_label: vec![0; names.len()], ..Summary::default() };
@@ -103,12 +109,19 @@ pub fn run(args: ScoreArgs) -> CliResult {
         if rows.is_empty() {
             break;
         }
-        let outcomes: Vec<Outcome> =
-            rows.par_iter().with_min_len(64).map(|row| score_row(&model, row, &column, args.explain)).collect();
+        let outcomes: Vec<Outcome> = rows
+            .par_iter()
+            .with_min_len(64)
+            .map(|row| score_row(&model, row, &column, header_width, args.explain))
+            .collect();
         for (row, outcome) in rows.iter().zip(&outcomes) {
             summary.count(row, outcome);
             writer.write(row, outcome)?;
+            summary.written += 1;
         }
+        // Each batch leaves as soon as it is scored: a reader at the other end of a pipe sees
+        // results while the input is still arriving, and nothing piles up in buffers.
+        writer.flush()?;
     }
     writer.finish()?;
     if !args.quiet {
@@ -117,7 +130,15 @@ pub fn run(args: ScoreArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn score_row(model: &Model, row: &Row, column: &Column, explain: usize) -> Outcome {
+fn score_row(model: &Model, row: &Row, column: &Column, header_width: Option<usize>, explain: usize) -> Outcome {
+    if let (RowData::Fields(rec), Some(width)) = (&row.data, header_width) {
+        if rec.len() > width {
+            return Err(format!(
+                "the row has {} fields but the header {width} (an unquoted delimiter in a field?)",
+                rec.len()
+            ));
+        }
+    }
     let text = row.text(column).map_err(|e| e.to_string())?;
     let scores = model.score(&text);
     let why = (explain > 0 && scores.flagged).then(|| {
@@ -134,7 +155,9 @@ fn score_row(model: &Model, row: &Row, column: &Column, explain: usize) -> Outco
 
 #[derive(Default)]
 struct Summary {
+    /// Rows read, and rows written (counted apart: the summary shows that they are equal).
     rows: u64,
+    written: u64,
     flagged: u64,
     flagged_per_label: Vec<u64>,
     errors: Vec<(u64, String)>,
@@ -163,8 +186,9 @@ impl Summary {
     fn print(&self, names: &[String], input: &std::path::Path) {
         let per: Vec<String> = names.iter().zip(&self.flagged_per_label).map(|(n, c)| format!("{n} {c}")).collect();
         eprintln!(
-            "scored {} rows: {} flagged ({}); {} rows with an unreadable text",
+            "{} rows in, {} out: {} flagged ({}); {} not scored (see their error column)",
             self.rows,
+            self.written,
             self.flagged,
             per.join(", "),
             self.error_count
@@ -182,11 +206,14 @@ impl Summary {
 enum Writer {
     /// `width`: fields per input row (the header's, or the first row's without one). Shorter rows
     /// are padded to it so that the appended columns stay under their names.
+    /// `clean`: the delimiter of a file without quoting, which (with line breaks) must not
+    /// appear in an appended field.
     Delimited {
         csv: Box<csv::Writer<Box<dyn Write>>>,
         names: Vec<String>,
         explain: bool,
         width: usize,
+        clean: Option<u8>,
     },
     Jsonl {
         out: std::io::BufWriter<Box<dyn Write>>,
@@ -200,7 +227,15 @@ impl Writer {
         let names: Vec<String> = model.label_names().map(String::from).collect();
         match reader.format() {
             Format::Csv | Format::Tsv => {
-                let mut csv = csv::WriterBuilder::new().delimiter(reader.delimiter()).flexible(true).from_writer(out);
+                // The input's quoting convention: a file read with --no-quoting is written without
+                // quotes too, so that its fields come back byte for byte (a field of such a file
+                // holds neither the delimiter nor a line break; the appended ones are cleaned).
+                let style = if reader.quoting() { csv::QuoteStyle::Necessary } else { csv::QuoteStyle::Never };
+                let mut csv = csv::WriterBuilder::new()
+                    .delimiter(reader.delimiter())
+                    .quote_style(style)
+                    .flexible(true)
+                    .from_writer(out);
                 let width = reader.header_record().map_or(0, |h| h.len());
                 if let Some(header) = reader.header_record() {
                     let mut rec = header.clone();
@@ -215,7 +250,8 @@ impl Writer {
                     rec.push_field(b"error");
                     csv.write_byte_record(&rec).map_err(io_error)?;
                 }
-                Ok(Writer::Delimited { csv: Box::new(csv), names, explain, width })
+                let clean = (!reader.quoting()).then_some(reader.delimiter());
+                Ok(Writer::Delimited { csv: Box::new(csv), names, explain, width, clean })
             }
             Format::Jsonl => Ok(Writer::Jsonl { out: std::io::BufWriter::with_capacity(1 << 16, out), names, explain }),
         }
@@ -223,7 +259,16 @@ impl Writer {
 
     fn write(&mut self, row: &Row, outcome: &Outcome) -> anyhow::Result<()> {
         match self {
-            Writer::Delimited { csv, names, explain, width } => {
+            Writer::Delimited { csv, names, explain, width, clean } => {
+                let clean = *clean;
+                let text = |s: &str| -> Vec<u8> {
+                    match clean {
+                        Some(d) => {
+                            s.bytes().map(|b| if b == d || b == b'\n' || b == b'\r' { b' ' } else { b }).collect()
+                        }
+                        None => s.as_bytes().to_vec(),
+                    }
+                };
                 let mut rec = match &row.data {
                     RowData::Fields(r) => r.clone(),
                     _ => csv::ByteRecord::new(),
@@ -240,9 +285,9 @@ impl Writer {
                             rec.push_field(format!("{:.6}", l.probability).as_bytes());
                         }
                         rec.push_field(if s.flagged { b"true" } else { b"false" });
-                        rec.push_field(flagged_labels(s, names).join(";").as_bytes());
+                        rec.push_field(&text(&flagged_labels(s, names).join(";")));
                         if *explain {
-                            rec.push_field(why.as_deref().unwrap_or("").as_bytes());
+                            rec.push_field(&text(why.as_deref().unwrap_or("")));
                         }
                         rec.push_field(b"");
                     }
@@ -253,7 +298,7 @@ impl Writer {
                         if *explain {
                             rec.push_field(b"");
                         }
-                        rec.push_field(e.as_bytes());
+                        rec.push_field(&text(e));
                     }
                 }
                 csv.write_byte_record(&rec).map_err(io_error)
@@ -281,13 +326,28 @@ impl Writer {
                         obj.insert("error".into(), serde_json::Value::Null);
                     }
                     Err(e) => {
+                        // The same keys as a scored row, so that every line has one shape.
+                        for n in names.iter() {
+                            obj.insert(format!("score_{n}"), serde_json::Value::Null);
+                        }
                         obj.insert("flagged".into(), serde_json::Value::Null);
+                        obj.insert("flagged_labels".into(), serde_json::Value::Null);
+                        if *explain {
+                            obj.insert("explain".into(), serde_json::Value::Null);
+                        }
                         obj.insert("error".into(), e.clone().into());
                     }
                 }
                 serde_json::to_writer(&mut *out, &obj).map_err(|e| anyhow!(std::io::Error::from(e)))?;
                 out.write_all(b"\n").context("writing output")
             }
+        }
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        match self {
+            Writer::Delimited { csv, .. } => csv.flush().context("writing output"),
+            Writer::Jsonl { out, .. } => out.flush().context("writing output"),
         }
     }
 

@@ -103,6 +103,17 @@ fn explain_text_highlights_and_reads_stdin() {
     let r = rq("explain --model {} --color always {}", &[&m, kill]);
     r.expect(OK);
     assert!(r.out().contains("\x1b[1;31m"), "{}", r.out());
+    // Automatic colour: none into a pipe (this run), colour on a terminal unless NO_COLOR.
+    let r = run_with(raqib().env_remove("NO_COLOR").args(["explain", "--model", &m, kill]));
+    r.expect(OK);
+    assert!(!r.out().contains('\x1b') && r.out().contains("[[ill]]"), "{}", r.out());
+    let args = ["explain", "--model", &m, kill];
+    if let Some(shown) = super::train::on_terminal(&args, &[]) {
+        assert!(shown.contains("\x1b[1;31mill\x1b[0m"), "colour on a terminal:\n{shown}");
+    }
+    if let Some(shown) = super::train::on_terminal(&args, &[("NO_COLOR", "1")]) {
+        assert!(!shown.contains('\x1b') && shown.contains("[[ill]]"), "NO_COLOR:\n{shown}");
+    }
     let arabic = "اللهم انصر جنود الخلافة واقتلوهم";
     let r = rq_stdin("explain --model {} --json", &[&m], arabic.as_bytes());
     r.expect(OK);
@@ -128,13 +139,52 @@ fn completions_and_help() {
     for code in ["0  success", "1  check only", "2  usage or input error", "3  model error"] {
         assert!(r.out().contains(code), "exit code {code:?} documented:\n{}", r.out());
     }
-    for sub in ["train", "score", "eval", "explain", "check"] {
+    assert!(r.out().contains("Examples:\n  raqib check "), "raqib --help has examples:\n{}", r.out());
+    for sub in ["train", "score", "eval", "explain", "check", "serve", "completions"] {
         let r = rq("{} --help", &[sub]);
         r.expect(OK);
-        assert!(r.out().contains("Examples:"), "{sub} --help has examples");
+        let help = r.out();
+        if sub != "completions" && sub != "serve" {
+            assert!(help.contains("Examples:\n"), "{sub} --help has examples:\n{help}");
+        }
+        // The exit codes close every subcommand's help, after its examples.
+        let codes = help.find("Exit codes:\n  0  success").unwrap_or_else(|| panic!("{sub}: exit codes:\n{help}"));
+        assert!(help.find("Examples:").is_none_or(|e| e < codes), "{sub}: examples first");
     }
     // No subcommand: usage on stderr, exit 2.
     let r = rq("", &[]);
     r.expect(INPUT);
     assert!(r.stderr.contains("Usage:"), "{}", r.stderr);
+}
+
+/// Without `--model` (and without RAQIB_MODEL) every subcommand uses the model compiled into
+/// the binary: the same hash, the same scores as the library's embedded default.
+#[test]
+fn without_model_every_subcommand_uses_the_embedded_default() {
+    let embedded = raqib::model::embedded_default().unwrap();
+    let text = "we will kill them all";
+    let want = embedded.score(text);
+    let violence = embedded.label_names().position(|n| n == "violence").expect("a violence label");
+    let r = rq("check {}", &[text]);
+    assert!(r.code == OK || r.code == FLAGGED, "{}", r.stderr);
+    assert_eq!(r.json()["model"]["hash"], embedded.hash());
+    close(&r.json()["labels"]["violence"]["score"], want.labels[violence].probability);
+    let r = rq("explain --json {}", &[text]);
+    r.expect(OK);
+    close(&r.json()["labels"]["violence"]["score"], want.labels[violence].probability);
+    let r = rq_stdin("score --quiet", &[], format!("text\n{text}\n").as_bytes());
+    r.expect(OK);
+    let out = r.out();
+    let (header, row) = (out.lines().next().unwrap(), out.lines().nth(1).unwrap());
+    let k = header.split(',').position(|c| c == "score_violence").unwrap();
+    let got: f64 = row.split(',').nth(k).unwrap().parse().unwrap();
+    assert!((got - want.labels[violence].probability).abs() < 1e-6, "{row}");
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", format!("text,violence\n{text},1\nthe weather is nice,0\n"));
+    let r = rq("eval --data {} --json", &[s(&data)]);
+    r.expect(OK);
+    assert_eq!(r.json()["model"]["hash"], embedded.hash());
+    // RAQIB_MODEL stands for --model.
+    let r = run_with(raqib().env("RAQIB_MODEL", fixture_model()).args(["check", text]));
+    assert_eq!(r.json()["model"]["hash"], "6a91a30c3b4f1752");
 }

@@ -77,6 +77,16 @@ fn unbalanced_quote_is_an_error_with_its_line() {
     // The same from standard input.
     let r = rq_stdin("score --model {}", &[&m], &std::fs::read(&csv).unwrap());
     fails(&r, INPUT, &["-:3:", "unbalanced quote"]);
+    // Regression: a quote left open in the middle of a file was closed by the next quoted field,
+    // and the csv reader silently made one row of every line between (5 rows in, 2 out).
+    let mid = write(dir.path(), "mid.csv", "text,label\n\"never closed,1\nok,0\nfine,1\n\"quoted\",1\nlast,0\n");
+    for r in each_reader(&mid, "") {
+        fails(&r, INPUT, &["mid.csv:5:2:", "malformed CSV: unbalanced quote", "field opened on line 2"]);
+    }
+    // A quote inside a quoted field that is not doubled: line and (character) column.
+    let inner = write(dir.path(), "inner.csv", "text,label\nfine,0\n\"قال \"لا\" مرتين\",1\n");
+    let r = rq("score --model {} --input {}", &[&m, s(&inner)]);
+    fails(&r, INPUT, &["inner.csv:3:7:", "must be doubled", "--no-quoting"]);
     // With --no-quoting a quote is an ordinary character and every row comes out.
     let r = rq("score --model {} --input {} --no-quoting --quiet", &[&m, s(&tsv)]);
     r.expect(OK);
@@ -120,6 +130,67 @@ fn unrecognised_label_names_file_line_value_values_seen_and_hint() {
     let empty = write(dir.path(), "empty.csv", "text,label\na,1\nb,\n");
     let r = rq("train --data {} --out x.raqib", &[s(&empty)]);
     fails(&r, INPUT, &["empty.csv:3:2:", "empty label"]);
+}
+
+/// A class column (0/1/2, as in the Davidson data) is not binary: 2 is an error naming the
+/// values seen, not a silent positive; `--positive` says which classes count. A `--positive`
+/// value that no row has (a typo) is an error too, instead of a model with no positives.
+#[test]
+fn non_binary_label_values_and_unmatched_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("text,class\n");
+    for (i, (t, y)) in corpus().iter().enumerate() {
+        csv += &format!("{},{}\n", csv_field(t), if *y { 2 - i % 2 } else { 0 });
+    }
+    let data = write(dir.path(), "classes.csv", &csv);
+    let [train, _, eval] = each_reader(&data, "--label-column class");
+    for r in [train, eval] {
+        let want = ["classes.csv:2:2: unrecognised label \"2\"", "\"0\" ×36, \"1\" ×", "\"2\" ×", "--positive"];
+        fails(&r, INPUT, &want);
+    }
+    let out = dir.path().join("m.raqib");
+    let line = format!("train --data {{}} --out {{}} --label-column class --positive 1 --positive 2 --min-df 1 {FAST}");
+    rq(&line, &[s(&data), s(&out)]).expect(OK);
+    let positives = corpus().iter().filter(|(_, y)| *y).count() as u64;
+    assert_eq!(read_json(&report_of(&out))["training"]["labels"][0]["positives"], positives);
+    // Soft labels between 0 and 1 are still read (> 0.5 positive); -1 is not.
+    let soft = write(dir.path(), "soft.csv", "text,label\na,0.8\nb,0.1\nc,-1\n");
+    let r = rq("train --data {} --out x.raqib", &[s(&soft)]);
+    fails(&r, INPUT, &["soft.csv:4:2: unrecognised label \"-1\""]);
+    // A typo in --positive.
+    let off = write(dir.path(), "off.tsv", "text\tlabel\nbad words\tOFF\nfine\tNOT_OFF\n");
+    let [train, _, eval] = each_reader(&off, "--positive OF");
+    for r in [train, eval] {
+        let want = ["--positive \"OF\" matches no value of label column \"label\"", "\"NOT_OFF\" ×1, \"OFF\" ×1"];
+        fails(&r, INPUT, &want);
+    }
+}
+
+/// A JSONL line that is not JSON names its line and column, and nothing about label values.
+#[test]
+fn malformed_jsonl_names_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.jsonl", "{\"text\": \"a\", \"label\": 1}\n  {\"text\": \"b\", \"label\": 0\n");
+    let [train, _, eval] = each_reader(&data, "");
+    for r in [train, eval] {
+        // Column 26: the 24 characters of the object start after two spaces.
+        let line = fails(&r, INPUT, &["c.jsonl:2:26: not valid JSON: EOF while parsing an object"]);
+        assert!(!line.contains("line 1"), "serde's own position, relative to the line, is left out: {line}");
+        assert!(!line.contains("--positive"), "{line}");
+    }
+}
+
+/// `eval` on a file with no usable row says so, instead of printing figures of nothing.
+#[test]
+fn eval_without_rows_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.csv", "text,label\n");
+    fails(&rq("eval --model {} --data {}", &[&model(), s(&empty)]), INPUT, &["empty.csv", "no rows to evaluate"]);
+    let bad = write(dir.path(), "bad.csv", "text,label\na,maybe\n");
+    let r = rq("eval --model {} --data {} --skip-bad-rows", &[&model(), s(&bad)]);
+    r.expect(INPUT);
+    assert!(r.stderr.contains("skipped 1 bad row(s) of 1"), "{}", r.stderr);
+    assert!(r.stderr.lines().last().unwrap().contains("no rows to evaluate (1 read, 1 skipped)"), "{}", r.stderr);
 }
 
 /// `--skip-bad-rows` reports how many rows were skipped and where, for `train` and (regression:

@@ -142,6 +142,23 @@ fn eval_report_is_self_contained_html_with_charts() {
         longest = longest.max(points.split_whitespace().count());
     }
     assert!((100..=502).contains(&longest), "longest polyline: {longest} points");
+    // Worst errors, per label: --worst 5 of each kind, highest-scored negatives first.
+    // (extremism has a single positive row, so a single false negative to list).
+    for (title, counts) in [("Worst false positives", [5, 5]), ("Worst false negatives", [5, 1])] {
+        let tables: Vec<&str> = html.split(title).skip(1).map(|t| t.split("</table>").next().unwrap()).collect();
+        assert_eq!(tables.len(), 2, "{title} for each label");
+        for (t, count) in tables.into_iter().zip(counts) {
+            assert_eq!(t.matches("<tr><td>").count(), count, "{title}: {t}");
+            let scores: Vec<f64> =
+                t.split("<tr><td>").skip(1).map(|r| r.split("</td>").next().unwrap().parse().unwrap()).collect();
+            let ordered = if title.contains("positives") {
+                scores.windows(2).all(|w| w[0] >= w[1])
+            } else {
+                scores.windows(2).all(|w| w[0] <= w[1])
+            };
+            assert!(ordered, "{title}: {scores:?}");
+        }
+    }
     // Worst errors: the Arabic false negative is listed, escaped, its direction automatic.
     let row = "<td dir=\"auto\">سنحرق السوق &lt;b&gt;كلها&lt;/b&gt; &amp; more</td>";
     assert!(html.contains(row), "escaped RTL text in the worst errors");

@@ -114,9 +114,9 @@ fn parse_delimited(bytes: &[u8], sep: u8) -> (Vec<String>, Vec<Vec<Vec<u8>>>) {
 }
 
 fn unreadable_summary(stderr: &str, rows: usize) {
-    let counted = format!("scored {rows} rows:");
+    let counted = format!("{rows} rows in, {rows} out:");
     assert!(stderr.contains(&counted), "{stderr}");
-    assert!(stderr.contains("; 2 rows with an unreadable text"), "{stderr}");
+    assert!(stderr.contains("; 2 not scored (see their error column)"), "{stderr}");
 }
 
 /// Rows in = rows out, in order, over multi-line quoted comments, empty texts, invalid UTF-8, a
@@ -188,6 +188,10 @@ fn score_keeps_row_count_and_order_jsonl() {
     for (v, (id, _)) in lines.iter().zip(awkward_rows()) {
         if UNREADABLE.contains(&id) {
             assert!(v["error"].is_string() && v["flagged"].is_null(), "{v}");
+            // Every line has the same keys: the scores are there, null.
+            for key in ["score_violence", "score_extremism", "flagged_labels"] {
+                assert_eq!(v.get(key), Some(&Value::Null), "{key}: {v}");
+            }
         } else {
             assert_eq!(v["id"], id, "order kept");
             assert!(v["error"].is_null(), "{v}");
@@ -205,7 +209,7 @@ fn score_keeps_row_count_and_order_jsonl() {
 #[test]
 fn score_threshold_and_explain_flags() {
     let m = model();
-    let input = b"text\nwe will kill them all\nthe weather is nice, coffee and family\n";
+    let input = b"text\nwe will kill them all\n\"the weather is nice, coffee and family\"\n";
     let r = rq_stdin("score --model {} --explain 3 --quiet", &[&m], input);
     r.expect(OK);
     let (header, rows) = parse_delimited(&r.stdout, b',');
@@ -217,11 +221,11 @@ fn score_threshold_and_explain_flags() {
     // A threshold of 1 flags nothing; 0 flags everything.
     let r = rq_stdin("score --model {} --threshold 1", &[&m], input);
     r.expect(OK);
-    assert!(r.stderr.contains("scored 2 rows: 0 flagged"), "{}", r.stderr);
+    assert!(r.stderr.contains("2 rows in, 2 out: 0 flagged"), "{}", r.stderr);
     let line = "score --model {} --threshold violence=0 --threshold extremism=0";
     let r = rq_stdin(line, &[&m], input);
     r.expect(OK);
-    let all = "scored 2 rows: 2 flagged (violence 2, extremism 2)";
+    let all = "2 rows in, 2 out: 2 flagged (violence 2, extremism 2)";
     assert!(r.stderr.contains(all), "{}", r.stderr);
 }
 
@@ -257,4 +261,107 @@ fn score_into_a_closed_pipe_is_not_an_error() {
     no_panic(&stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
+}
+
+/// Memory is bounded because `score` never holds more than one batch: the rows of a batch are
+/// written (and flushed) before the next batch is read. Shown through a pipe kept open: the
+/// first 64 rows come out while the rest of the input has not even been written.
+#[test]
+fn score_streams_batch_by_batch_while_input_is_still_open() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_raqib"))
+        .args(["score", "--model", &model(), "--batch", "64", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut first = String::from("id,text\n");
+    for i in 0..64 {
+        first += &format!("{i},comment {i} about the match\n");
+    }
+    stdin.write_all(first.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // Read the header and the first batch on another thread, so that a raqib that waits for the
+    // end of its input fails the test by timeout instead of hanging it.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let batch: Vec<String> = lines.by_ref().take(65).map(Result::unwrap).collect();
+        tx.send(batch).unwrap();
+        lines.count()
+    });
+    let batch = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the first batch before the end of input");
+    assert!(batch[0].starts_with("id,text,score_violence"), "{}", batch[0]);
+    assert!(batch[64].starts_with("63,comment 63 "), "{}", batch[64]);
+    // The rest, then the end of input.
+    let mut rest = String::new();
+    for i in 64..200 {
+        rest += &format!("{i},comment {i} about the match\n");
+    }
+    stdin.write_all(rest.as_bytes()).unwrap();
+    drop(stdin);
+    assert_eq!(reader.join().unwrap(), 200 - 64, "every later row too");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `--delimiter`: a semicolon-separated file is read and written back with semicolons.
+#[test]
+fn score_with_another_delimiter() {
+    let m = model();
+    let input = b"id;text;section\n1;we will kill them all;sport\n2;\"lunch; then a walk\";life\n";
+    let r = rq_stdin("score --model {} --delimiter ; --quiet", &[&m], input);
+    r.expect(OK);
+    let (header, rows) = parse_delimited(&r.stdout, b';');
+    assert_eq!(header[..4], ["id", "text", "section", "score_violence"]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][1], b"lunch; then a walk", "a quoted delimiter stays in its field");
+    assert_eq!((&rows[0][5][..], &rows[0][6][..]), (&b"true"[..], &b"violence"[..]));
+    // A tab given as `\t`, on a file whose name does not say TSV.
+    let tsv = b"text\tn\nwe will kill them all\t1\n";
+    let r = rq_stdin("score --model {} --delimiter \\t --quiet", &[&m], tsv);
+    r.expect(OK);
+    assert!(r.out().starts_with("text\tn\tscore_violence\t"), "{}", r.out());
+}
+
+/// A file read with `--no-quoting` (OSACT-style tweets that start with a quote) is written
+/// without quoting: its fields come back byte for byte. Appended fields lose any delimiter.
+#[test]
+fn score_no_quoting_writes_fields_back_unchanged() {
+    let m = model();
+    let input =
+        "\"quoted\" start of a comment\tOFF\nwe will kill them all\tNOT_OFF\nsay \"hi\" to \"everyone\"\tNOT_OFF\n";
+    let line = "score --model {} --format tsv --no-header --no-quoting --text-column 0 --explain 3 --quiet";
+    let r = rq_stdin(line, &[&m], input.as_bytes());
+    r.expect(OK);
+    let out = r.out();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (got, want) in lines.iter().zip(input.lines()) {
+        assert!(got.starts_with(&format!("{want}\t")), "{got:?} keeps {want:?}");
+        let fields: Vec<&str> = got.split('\t').collect();
+        // text, label, two scores, flagged, flagged_labels, explain, error.
+        assert_eq!(fields.len(), 8, "{got:?}");
+    }
+}
+
+/// A row with more fields than the header (an unquoted comma inside a comment) is kept whole
+/// and reported in its error column, not scored on a piece of its text.
+#[test]
+fn score_reports_rows_with_more_fields_than_the_header() {
+    let m = model();
+    let input = b"id,text\n1,a calm comment\n2,we will, kill them all\n3,another calm one\n";
+    let r = rq_stdin("score --model {}", &[&m], input);
+    r.expect(OK);
+    let (header, rows) = parse_delimited(&r.stdout, b',');
+    assert_eq!(rows.len(), 3, "rows in = rows out");
+    assert_eq!(rows[1][..3], [b"2".to_vec(), b"we will".to_vec(), b" kill them all".to_vec()], "fields kept");
+    let error = String::from_utf8_lossy(rows[1].last().unwrap()).into_owned();
+    assert!(error.contains("the row has 3 fields but the header 2"), "{error}");
+    assert_eq!(rows[0].len(), header.len());
+    assert!(r.stderr.contains("3 rows in, 3 out:") && r.stderr.contains("; 1 not scored"), "{}", r.stderr);
+    assert!(r.stderr.contains("-:3: the row has 3 fields"), "{}", r.stderr);
 }
