@@ -109,7 +109,16 @@ for _ in $(seq 100); do
     if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" 2>/dev/null; then break; fi
     sleep 0.1
 done
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "the server did not start:" >&2
+    cat "$WORK/server.log" >&2
+    exit 1
+fi
 rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
+# What is being measured: the load generator's version, the model served, the machine.
+echo "load generator: $("$OHA" --version)" >&2
+python3 -c "import json, urllib.request; m = json.load(urllib.request.urlopen('http://127.0.0.1:$PORT/readyz'))['model']; print('model:', m['name'], m['hash'], m['source'], [l['name'] for l in m['labels']])" >&2
+echo "cpus: $(nproc); load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 RSS_BEFORE=$(rss)
 URL="http://127.0.0.1:$PORT$ROUTE"
 OHA_COMMON=(--no-tui --output-format json -w -m POST -T application/json -Z "$BODIES")

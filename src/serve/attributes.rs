@@ -131,21 +131,29 @@ impl Resolved {
     }
 }
 
-/// Map probability `p` so that the label's `threshold` lands on `to`, piecewise linearly: [0, t]
-/// → [0, to] and [t, 1] → [to, 1]. Monotone, so the order of comments is kept, and a client that
-/// holds comments scoring at least `to` (Coral's toxicity threshold) holds exactly what raqib flags.
+/// Map probability `p` so that the label's `threshold` lands on `to`, piecewise linearly: [0, t)
+/// → [0, to) and [t, 1] → (to, 1]. Monotone, so the order of comments is kept, and a client that
+/// holds comments scoring above `to` holds exactly what raqib flags. Coral holds on
+/// `score > threshold` (services/comments/pipeline/phases/toxic.ts), so a flagged comment never
+/// maps onto `to` itself: a comment exactly on raqib's threshold (thresholds are chosen among
+/// observed scores, so it happens) maps to the next float above `to`.
 pub(crate) fn align(p: f64, threshold: f64, to: f64) -> f64 {
     // A NaN probability cannot come from the model; if it ever did, it must not hold a comment.
     let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
-    let v = if p < threshold {
-        // threshold > p ≥ 0, so the division is safe.
-        p / threshold * to
-    } else if threshold >= 1.0 {
-        1.0
-    } else {
-        to + (p - threshold) / (1.0 - threshold) * (1.0 - to)
-    };
-    v.clamp(0.0, 1.0)
+    if p < threshold {
+        // threshold > p ≥ 0, so the division is safe; the product stays below `to` but rounding
+        // could reach it, hence the clamp.
+        return (p / threshold * to).min(to).max(0.0);
+    }
+    let v = if threshold >= 1.0 { 1.0 } else { to + (p - threshold) / (1.0 - threshold) * (1.0 - to) };
+    // 0 < to < 1 (checked at start), so the next float up is still below or at 1.
+    v.clamp(next_up(to), 1.0)
+}
+
+/// The smallest `f64` above `x`, for finite positive `x` (`f64::next_up` needs Rust 1.86; the MSRV
+/// is 1.85).
+fn next_up(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() + 1)
 }
 
 /// An attribute's value for scored text: the label's probability, or the highest one, optionally
@@ -169,12 +177,17 @@ mod tests {
 
     #[test]
     fn align_sends_threshold_to_target_and_is_monotone() {
-        assert_eq!(align(0.3, 0.3, 0.8), 0.8);
+        // Exactly on the threshold: held by a client that holds on `> 0.8`.
+        assert!(align(0.3, 0.3, 0.8) > 0.8);
+        assert!(align(0.3, 0.3, 0.8) - 0.8 < 1e-15);
+        assert!(align(0.299_999_999, 0.3, 0.8) < 0.8);
         assert_eq!(align(0.0, 0.3, 0.8), 0.0);
         assert_eq!(align(1.0, 0.3, 0.8), 1.0);
         assert!((align(0.15, 0.3, 0.8) - 0.4).abs() < 1e-12);
         assert_eq!(align(0.5, 1.0, 0.8), 0.4);
+        assert_eq!(align(1.0, 1.0, 0.8), 1.0);
         assert_eq!(align(0.2, 0.0, 0.8), 0.8 + 0.2 * 0.2);
+        assert!(align(0.0, 0.0, 0.8) > 0.8, "threshold 0 flags everything");
         let mut last = -1.0;
         for i in 0..=100 {
             let v = align(i as f64 / 100.0, 0.37, 0.8);

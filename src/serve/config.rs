@@ -46,8 +46,16 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Most API requests in flight at once (default 256); beyond it requests are shed at once
     /// with 503 rather than queued, because a queued moderation call is a late one. Health,
-    /// readiness and metrics do not count. 256 × 64 KiB bodies bounds buffered input to 16 MiB.
+    /// readiness and metrics do not count.
     pub max_concurrency: usize,
+    /// Most `/v1/score` requests in flight at once (default 4; they count against
+    /// `max_concurrency` too); more get 503. Each may buffer `max_batch_body_bytes`, so this, not `max_concurrency`, is what
+    /// bounds the memory batches can take: 256 × 64 KiB + 4 × 4 MiB = 32 MiB of bodies.
+    pub max_batch_concurrency: usize,
+    /// A keep-alive connection with no request for this long is closed (default 75 s: longer
+    /// than nginx's 60 s upstream keep-alive, so the proxy closes first and never sends on a
+    /// connection being closed). The request head must arrive within `request_timeout`.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -59,6 +67,8 @@ impl Default for Limits {
             max_batch: 1_000,
             request_timeout: Duration::from_secs(5),
             max_concurrency: 256,
+            max_batch_concurrency: 4,
+            idle_timeout: Duration::from_secs(75),
         }
     }
 }
@@ -171,7 +181,17 @@ impl ServeParams {
             return bad("request timeout must be more than 0".into());
         }
         if l.max_concurrency == 0 || l.max_concurrency > tokio::sync::Semaphore::MAX_PERMITS {
-            return bad(format!("max concurrency {} is not within 1..={}", l.max_concurrency, u32::MAX));
+            return bad(format!(
+                "max concurrency {} is not within 1..={}",
+                l.max_concurrency,
+                tokio::sync::Semaphore::MAX_PERMITS
+            ));
+        }
+        if l.max_batch_concurrency == 0 {
+            return bad("max batch concurrency must be at least 1".into());
+        }
+        if l.idle_timeout.is_zero() {
+            return bad("idle timeout must be more than 0".into());
         }
         if let Some(a) = self.perspective_align {
             if !(a > 0.0 && a < 1.0) {

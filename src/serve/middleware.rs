@@ -2,12 +2,13 @@
 //! (concurrency limit, request timeout), then tower-http's panic catcher (a panic in a handler
 //! becomes a 500 JSON answer, never a dropped connection).
 
+use super::conn::ConnHandle;
 use super::http::{ApiError, ErrorCode, Flavor};
 use super::metrics::Route;
 use super::native::Id;
 use super::state::{AppState, Snapshot};
 use crate::Scores;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -65,6 +66,11 @@ fn route_of(req: &Request) -> Route {
 /// comment text unless `--log-comments`, never the query string (it may hold `?key=`).
 pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // The request head is in: from here the handler's timeout (in `guard`) applies, not the
+    // connection's head deadline. Absent when the router is served by other means than `serve`.
+    if let Some(ConnectInfo(conn)) = req.extensions().get::<ConnectInfo<ConnHandle>>() {
+        conn.handler_started();
+    }
     let route = route_of(&req);
     let method = req.method().clone();
     let res = next.run(req).await;
@@ -126,6 +132,12 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     };
     let timeout = state.config().limits.request_timeout;
     match tokio::time::timeout(timeout, next.run(req)).await {
+        // The panic catcher below cannot see the route; answer in the route's error shape here.
+        Ok(res) if flavor != Flavor::Native && res.extensions().get::<Panicked>().is_some() => {
+            let mut res = ApiError::internal("internal error").flavor(flavor).into_response();
+            res.extensions_mut().insert(Panicked);
+            res
+        }
         Ok(res) => res,
         Err(_) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -146,8 +158,14 @@ pub(crate) fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
     tracing::error!(panic = %what, "handler panicked; answered 500");
-    ApiError::internal("internal error").into_response()
+    let mut res = ApiError::internal("internal error").into_response();
+    res.extensions_mut().insert(Panicked);
+    res
 }
+
+/// Marks the answer to a request whose handler panicked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Panicked;
 
 /// 404 for unknown paths, as JSON.
 pub(crate) async fn not_found(req: Request) -> ApiError {

@@ -26,6 +26,7 @@
 
 mod attributes;
 mod config;
+mod conn;
 mod coral;
 mod html;
 mod http;
@@ -50,7 +51,7 @@ use tokio::net::TcpListener;
 /// All routes with their layers (metrics and logging, concurrency limit and timeout, panic
 /// catcher) over `state`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/check", post(native::check))
         .route("/v1/score", post(native::score))
         .route("/v1alpha1/comments:analyze", post(perspective::analyze))
@@ -59,7 +60,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/admin/reload", post(ops::reload))
+        .route("/admin/reload", post(ops::reload));
+    with_layers(routes, state)
+}
+
+/// The fallbacks and layers of [`router`] around `routes`.
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
@@ -103,7 +110,14 @@ pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> Re
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    use axum::serve::ListenerExt;
+    serve_app(listener, router(state.clone()), state, shutdown).await
+}
+
+/// [`serve`] with the routes given.
+async fn serve_app<F>(listener: TcpListener, app: Router, state: AppState, shutdown: F) -> Result<(), ServeError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let grace = state.config().shutdown_grace;
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -111,12 +125,11 @@ where
         let _ = tx.send(true);
     });
     let (mut stop, mut deadline) = (rx.clone(), rx);
-    // Small request and answer: Nagle's algorithm would hold answers back for the peer's
-    // delayed ACK (up to 40 ms), far beyond the time spent scoring.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async move {
+    let limits = state.config().limits;
+    let deadlines = conn::Deadlines { head: limits.request_timeout, idle: limits.idle_timeout };
+    let listener = conn::TimedListener::new(listener, deadlines);
+    let app = app.into_make_service_with_connect_info::<conn::ConnHandle>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         if stop.wait_for(|&v| v).await.is_err() {
             std::future::pending::<()>().await;
         }
@@ -200,39 +213,90 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
 
+    /// Serve `app` on an ephemeral port; the sender stops it.
+    async fn start(app: Router, state: &AppState) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve_app(listener, app, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        (addr, stop)
+    }
+
+    /// One POST over a fresh TCP connection: status line and body of the answer.
+    async fn raw_post(addr: std::net::SocketAddr, path: &'static str, body: &'static str) -> (String, String) {
+        tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "POST {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+            (head.lines().next().unwrap_or("").to_string(), body.to_string())
+        })
+        .await
+        .unwrap()
+    }
+
+    fn state() -> AppState {
+        let config = ServeParams::default().check().unwrap();
+        AppState::new(config, crate::testutil::tiny_model().clone()).unwrap()
+    }
+
     /// The library path, as an embedding application would use it: `serve` on an ephemeral port
     /// with its own shutdown future, one real request over TCP, then a clean stop.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serves_on_an_ephemeral_port_until_told_to_stop() {
-        let config = ServeParams::default().check().unwrap();
-        let state = AppState::new(config, crate::testutil::tiny_model().clone()).unwrap();
+        let state = state();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        let answer = tokio::task::spawn_blocking(move || {
-            let body = r#"{"text": "اقتلوهم kill them", "id": "x"}"#;
-            let mut s = std::net::TcpStream::connect(addr).unwrap();
-            write!(
-                s,
-                "POST /v1/check HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            out
-        })
-        .await
-        .unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        let json: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let (status, body) = raw_post(addr, "/v1/check", r#"{"text": "اقتلوهم kill them", "id": "x"}"#).await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(json["id"], "x");
         assert_eq!(json["action"], "hold");
         assert_eq!(json["model"]["hash"], state.snapshot().hash);
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
+    }
+
+    /// A handler that panics (a bug) gets a 500 JSON answer in its route's error shape, is
+    /// counted and logged, and the server keeps serving. No real route can be made to panic from
+    /// outside, so two panicking routes are put behind the same layers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_handler_is_answered_500_and_the_server_goes_on() {
+        async fn boom() -> &'static str {
+            panic!("a bug")
+        }
+        let state = state();
+        let routes = Router::new()
+            .route("/v1/boom", post(boom))
+            .route("/v1alpha1/boom", post(boom))
+            .route("/v1/check", post(native::check))
+            .route("/metrics", get(ops::metrics));
+        let (addr, stop) = start(with_layers(routes, state.clone()), &state).await;
+        let (status, body) = raw_post(addr, "/v1/boom", "{}").await;
+        assert!(status.starts_with("HTTP/1.1 500"), "{status}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], "internal");
+        assert_eq!(v["error"]["status"], 500);
+        let (status, body) = raw_post(addr, "/v1alpha1/boom", "{}").await;
+        assert!(status.starts_with("HTTP/1.1 500"), "{status}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((v["error"]["code"].as_u64(), v["error"]["status"].as_str()), (Some(500), Some("INTERNAL")));
+        let (status, _) = raw_post(addr, "/v1/check", r#"{"text": "still here"}"#).await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let m = state.metrics().render(&state.snapshot().info(), 0);
+        assert!(m.contains("raqib_http_requests_total{route=\"unmatched\",code=\"500\"} 2\n"), "{m}");
+        stop.send(()).unwrap();
     }
 }

@@ -7,7 +7,7 @@ use crate::model::char_span;
 use crate::Scores;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -221,6 +221,14 @@ pub(crate) async fn score(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, uri.query(), Scope::Api, Flavor::Native)?;
     let limits = state.config().limits;
+    // Held to the end: the body, the parsed comments and the answer all live until then.
+    let _batch_permit = state.inner.batch_permits.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!("{} batch requests in flight already; retry shortly", limits.max_batch_concurrency),
+        )
+    })?;
     let bytes = read_body(&headers, body, limits.max_batch_body_bytes).await?;
     let req: ScoreRequest = parse_json(&bytes)?;
     drop(bytes);

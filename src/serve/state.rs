@@ -73,6 +73,8 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     pub feedback: Option<Mutex<File>>,
     pub permits: Arc<tokio::sync::Semaphore>,
+    /// `/v1/score` requests in flight (see [`super::Limits::max_batch_concurrency`]).
+    pub batch_permits: Arc<tokio::sync::Semaphore>,
     /// Set on SIGTERM: `/readyz` answers 503 so a load balancer stops sending traffic.
     pub draining: AtomicBool,
 }
@@ -114,6 +116,7 @@ impl AppState {
             None => None,
         };
         let permits = Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrency));
+        let batch_permits = Arc::new(tokio::sync::Semaphore::new(config.limits.max_batch_concurrency));
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
@@ -122,6 +125,7 @@ impl AppState {
                 metrics,
                 feedback,
                 permits,
+                batch_permits,
                 draining: AtomicBool::new(false),
             }),
         })

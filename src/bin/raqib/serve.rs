@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// Most API requests in flight; beyond it requests get 503 at once instead of queueing.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_concurrency: usize,
+    /// Most /v1/score requests in flight (each may buffer --max-batch-body); more get 503.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_batch_concurrency: usize,
+    /// Close a keep-alive connection after this long without a request. (A request's head must
+    /// arrive within --request-timeout, else the connection is closed.)
+    #[arg(long, default_value = "75s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
     /// After SIGTERM, how long in-flight requests may run before the process exits anyway.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     pub shutdown_grace: Duration,
@@ -140,6 +147,8 @@ impl ServeArgs {
                 max_batch: self.max_batch,
                 request_timeout: self.request_timeout,
                 max_concurrency: self.max_concurrency,
+                max_batch_concurrency: self.max_batch_concurrency,
+                idle_timeout: self.idle_timeout,
             },
             shutdown_grace: self.shutdown_grace,
             log_comments: self.log_comments,

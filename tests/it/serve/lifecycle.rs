@@ -182,3 +182,23 @@ fn sigterm_lets_in_flight_requests_finish() {
     // The log reader thread may still be draining the pipe.
     assert!(s.wait_for_log("\"message\":\"stopped\"", Duration::from_secs(5)));
 }
+
+#[test]
+fn sigterm_gives_up_on_requests_after_the_grace_period() {
+    let mut s = Server::start(&["--model", &model_arg(), "--shutdown-grace", "300ms", "--request-timeout", "60s"]);
+    // An upload that never finishes: without the grace period, shutdown would wait for it.
+    let body = json!({ "text": VIOLENT }).to_string();
+    let _stalled = RawConn::start_post(s.addr, "/v1/check", body.len(), &body.as_bytes()[..4]);
+    wait_in_flight(&s, 1);
+    s.signal("TERM");
+    let exit = s.wait_exit(Duration::from_secs(20)).expect("exits once the grace period is over");
+    assert!(exit.success(), "{exit}");
+    assert!(s.wait_for_log("shutdown grace period over", Duration::from_secs(5)), "{:?}", s.logs());
+    let line: Value = s
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["message"].as_str().is_some_and(|m| m.contains("grace period over")))
+        .unwrap();
+    assert_eq!(line["in_flight"], 1, "the log says how many requests were cut off");
+}

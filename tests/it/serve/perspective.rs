@@ -71,6 +71,22 @@ fn perspective_options_spans_and_errors() {
     let threat = v["attributeScores"]["THREAT"]["summaryScore"]["value"].as_f64().unwrap();
     assert!((threat - model.score(&text).labels[0].probability).abs() < 1e-12, "THREAT is the violence label");
 
+    // SEVERE_TOXICITY, like TOXICITY, is the highest label; `languages` changes nothing.
+    for languages in [json!(["en"]), json!(["ar"]), json!(["fr", "de"])] {
+        let body = json!({
+            "comment": { "text": ARABIC_VIOLENT },
+            "requestedAttributes": { "SEVERE_TOXICITY": {}, "TOXICITY": {} },
+            "languages": languages,
+        });
+        let v = post(&url, body.to_string(), &[]).json();
+        let want = model.score(ARABIC_VIOLENT).max_probability();
+        for a in ["SEVERE_TOXICITY", "TOXICITY"] {
+            let got = v["attributeScores"][a]["summaryScore"]["value"].as_f64().unwrap();
+            assert!((got - want).abs() < 1e-12, "{a} with {languages}: {got} vs {want}");
+        }
+        assert_eq!(v["languages"], languages);
+    }
+
     // scoreThreshold drops a score below it; HTML comments are read as text.
     let body = json!({
         "comment": { "text": "<p>the <b>weather</b> is nice</p>", "type": "HTML" },
@@ -140,9 +156,25 @@ fn perspective_alignment_puts_thresholds_on_corals_cutoff() {
     for text in [VIOLENT, WEATHER, ARABIC_VIOLENT, "kill", "coffee"] {
         let v = post(&url, coral_analyze_body(text), &[]).json();
         let value = v["attributeScores"]["TOXICITY"]["summaryScore"]["value"].as_f64().unwrap();
-        // At or above 0.8 exactly when raqib flags the comment.
-        assert_eq!(value >= 0.8, model.score(text).flagged, "{text}: {value}");
+        // Coral holds when `value > threshold`: above 0.8 exactly when raqib flags the comment.
+        assert_eq!(value > 0.8, model.score(text).flagged, "{text}: {value}");
     }
+
+    // A comment exactly on raqib's threshold is flagged (`score >= threshold`), so Coral must
+    // hold it too: a model whose violence threshold is that comment's own score.
+    let dir = tempfile::tempdir().unwrap();
+    let mut on_edge = fixture();
+    let p = on_edge.score(VIOLENT).labels[0].probability;
+    on_edge.set_threshold(0, p).unwrap();
+    let path = dir.path().join("edge.raqib");
+    on_edge.save(&path).unwrap();
+    let edge = Model::load(&path).unwrap();
+    assert!(edge.score(VIOLENT).labels[0].flagged && edge.score(VIOLENT).labels[0].probability == p);
+    let s = Server::start(&["--model", path.to_str().unwrap(), "--perspective-align", "0.8"]);
+    let body = json!({ "comment": { "text": VIOLENT }, "requestedAttributes": { "THREAT": {} } });
+    let v = post(&s.url("/v1alpha1/comments:analyze"), body.to_string(), &[]).json();
+    let value = v["attributeScores"]["THREAT"]["summaryScore"]["value"].as_f64().unwrap();
+    assert!(value > 0.8, "on the threshold: {value}");
 }
 
 #[test]

@@ -183,3 +183,114 @@ fn startup_errors_exit_with_their_codes() {
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_raqib")).args(["serve", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("[default: 127.0.0.1:8080]"));
 }
+
+/// Read one HTTP/1.1 answer with a `Content-Length` from a kept-alive connection.
+fn read_answer(stream: &mut std::net::TcpStream) -> (u16, String) {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).expect("read the answer head"), 1, "closed mid-answer");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Whether the server closes `stream` (EOF or reset) within 20 s, and how long it took.
+fn closed_by_server(stream: &mut std::net::TcpStream) -> (bool, Duration) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buf = [0u8; 256];
+    let closed = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (closed, start.elapsed())
+}
+
+#[test]
+fn connection_deadlines_close_stalled_heads_and_idle_connections() {
+    use std::io::Write;
+    let s = Server::start(&["--model", &model_arg(), "--request-timeout", "400ms", "--idle-timeout", "1500ms"]);
+    // Half a request head, then silence: no handler ever runs, so only the connection's head
+    // deadline (the request timeout) can end it.
+    let mut head = std::net::TcpStream::connect(s.addr).unwrap();
+    head.write_all(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Le").unwrap();
+    let (closed, after) = closed_by_server(&mut head);
+    assert!(closed, "a stalled request head was never closed");
+    assert!(after >= Duration::from_millis(350), "closed after {after:?}, before the request timeout");
+
+    // A connection that never sends anything is closed after the idle timeout.
+    let mut idle = std::net::TcpStream::connect(s.addr).unwrap();
+    let (closed, after) = closed_by_server(&mut idle);
+    assert!(closed && after >= Duration::from_millis(1400), "idle connection: closed {closed} after {after:?}");
+
+    // Keep-alive works within the idle timeout, and the head deadline does not cut a request
+    // whose handler is running (here: waiting for a slow body, answered 408 by the handler).
+    let mut conn = std::net::TcpStream::connect(s.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let body = json!({ "text": VIOLENT }).to_string();
+    let request = format!("POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    for _ in 0..2 {
+        conn.write_all(request.as_bytes()).unwrap();
+        let (status, answer) = read_answer(&mut conn);
+        assert_eq!(status, 200, "{answer}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    write!(conn, "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{{\"te", body.len()).unwrap();
+    let (status, answer) = read_answer(&mut conn);
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&answer).unwrap()["error"]["code"].clone()),
+        (408, json!("timeout"))
+    );
+    assert_eq!(get(&s.url("/healthz"), &[]).status, 200);
+}
+
+#[test]
+fn batches_in_flight_are_bounded_separately() {
+    let s = Server::start(&["--model", &model_arg(), "--max-batch-concurrency", "1"]);
+    let body = json!({ "comments": [{ "text": VIOLENT }] }).to_string();
+    let (head, tail) = body.as_bytes().split_at(8);
+    let mut first = RawConn::start_post(s.addr, "/v1/score", body.len(), head);
+    wait_in_flight(&s, 1);
+    // A second batch would buffer another --max-batch-body: shed. Single checks still go through.
+    let shed = post(&s.url("/v1/score"), &body, &[]);
+    assert_eq!(native_error(&shed, 503), "overloaded");
+    assert_eq!(shed.header("retry-after"), Some("1"));
+    assert_eq!(check(&s, WEATHER).status, 200);
+    first.send(tail);
+    let (status, answer) = first.finish();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(post(&s.url("/v1/score"), &body, &[]).status, 200, "the batch slot is free again");
+    assert_eq!(Server::start_failure(&["--max-batch-concurrency", "0"]).0, 2);
+}
+
+/// The README's `curl … -d '{"text": …}'` sends `Content-Type: application/x-www-form-urlencoded`
+/// (curl's default for `-d`); the body is JSON all the same and is read as such.
+#[test]
+fn curl_style_requests_without_a_json_content_type_work() {
+    let s = Server::start(&["--model", &model_arg()]);
+    let body = json!({ "text": VIOLENT, "id": "c-17" }).to_string();
+    let head = format!(
+        "POST /v1/check HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, answer) = RawConn::raw(s.addr, head.as_bytes()).finish();
+    assert_eq!(status, 200, "{answer}");
+    let v: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!((v["id"].as_str(), v["action"].as_str()), (Some("c-17"), Some("hold")));
+}
