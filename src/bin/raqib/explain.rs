@@ -100,7 +100,14 @@ pub fn run(args: ExplainArgs) -> CliResult {
     out += "\n\n";
     for c in &why.ngrams {
         let places: Vec<String> = c.spans.iter().take(3).map(|s| format!("{:?}", &text[s.clone()])).collect();
-        out += &format!("  {:+8.4}  {:<14} in {}\n", c.weight, c.ngram, places.join(", "));
+        // A word and the character n-gram of the same letters are different features with
+        // different weights: say which is which.
+        let kind = match c.kind {
+            raqib::features::FeatureKind::Chars(_) => "chars",
+            raqib::features::FeatureKind::Word => "word",
+            raqib::features::FeatureKind::WordPair => "words",
+        };
+        out += &format!("  {:+8.4}  {kind:<5}  {:<14} in {}\n", c.weight, c.ngram, places.join(", "));
     }
     use std::io::Write;
     std::io::stdout().lock().write_all(out.as_bytes()).context("writing to stdout")?;
