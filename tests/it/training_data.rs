@@ -28,6 +28,7 @@ const NEGATIVE: &[&str] = &[
     "history",
     "counter-extremism",
     "sports",
+    "insult",
     "everyday",
 ];
 

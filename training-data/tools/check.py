@@ -18,7 +18,7 @@ POSITIVE = {"violent-supplication", "threat", "incitement", "praise-of-attack", 
             "pledge-of-allegiance", "recruitment", "violent-takfir"}
 NEGATIVE = {"benign-supplication", "supplication-against-oppressors", "news-discussion", "condemnation",
             "quote-or-report", "angry-politics", "religious-discussion", "history", "counter-extremism",
-            "sports", "everyday"}
+            "sports", "insult", "everyday"}
 JACCARD = 0.6
 CONTAINMENT = 0.9
 
