@@ -214,3 +214,32 @@ fn typical_cases_hold_and_pass() {
         assert!(!model.score(t).flagged, "should pass: {t} ({:?})", model.score(t));
     }
 }
+
+/// Regression: the round-2 model held short, harmless comments made of vocatives ("يا …"), and
+/// read "deserves" (يستاهل) and "the state" (الدولة) as violence and extremism, because in its
+/// training data those words came mostly with violent rows. Comments written for this test.
+#[test]
+fn vocatives_deserves_and_the_state_alone_do_not_hold() {
+    let model = model();
+    let pass = [
+        "يا رب يا كريم يا واسع العطاء ارزقنا من حيث لا نحتسب",
+        "يا عمري يا روحي والله اشتقت لكم كثير",
+        "يا سلام عليك يا زمالك يا فن وهندسة",
+        "يا جماعة الخير مين عنده سباك شاطر في الحي ده؟",
+        "يا بنتي يا حبيبتي ذاكري وربنا معاكي",
+        "يا حي يا قيوم برحمتك أستغيث أصلح لي شأني كله",
+        "يا ليلة ما لها آخر يا قمر",
+        "يا أبو حسين يا طيب تستاهل كل خير",
+        "هذا اللاعب يستاهل الكرة الذهبية بجدارة",
+        "الدولة لازم تدعم المزارعين قبل ما يبيعوا أراضيهم",
+        "ya 7abibi ya 3omri, tamam el 7amdollah",
+    ];
+    let held: Vec<String> = pass
+        .iter()
+        .filter_map(|t| {
+            let s = model.score(t);
+            s.flagged.then(|| format!("{t} ({:?})", s.labels.iter().map(|l| l.probability).collect::<Vec<_>>()))
+        })
+        .collect();
+    assert!(held.is_empty(), "held harmless comments:\n{}", held.join("\n"));
+}
