@@ -4,7 +4,7 @@
 #   usage: models/train-default.sh [RAQIB_BINARY] [OUT]
 #   default: target/release/raqib, models/default.raqib (+ models/default.raqib.report.json)
 # The flags are in models/default.flags (docs/evaluate.py cross-validates with the same ones):
-# 5-fold cross-validation chooses each label's threshold for 97% precision on out-of-fold scores
+# 5-fold cross-validation chooses each label's threshold for 97.5% precision on out-of-fold scores
 # (thresholds chosen this way lose 2-3 points of precision on new data; the floor is 95%).
 # The fixed SOURCE_DATE_EPOCH makes the date stored in the model reproducible.
 set -eu

@@ -9,8 +9,9 @@
 //!    letter variants folded, Latin case, accents and homoglyphs folded, evasion undone
 //!    (`k.i.l.l`, `ق ت ل`, `kiiiill`). Every step is a switch saved in the model.
 //! 2. [`features`]: character n-grams over grapheme clusters, bounded by words (like
-//!    scikit-learn's `char_wb`), plus word n-grams, each hashed with seeded xxh3-64 into `2^bits`
-//!    buckets; sublinear TF, IDF, L2 normalisation.
+//!    scikit-learn's `char_wb`; a run of one letter counts once, so elongation cannot move them),
+//!    plus word n-grams, each hashed with seeded xxh3-64 into `2^bits` buckets; sublinear TF, IDF,
+//!    L2 normalisation.
 //! 3. [`sparse`]: a CSR matrix built in parallel; never a dense design matrix.
 //! 4. [`train`]: L2-regularised logistic regression per label by a trust-region Newton method
 //!    (liblinear's), parallel and deterministic; Platt calibration and a threshold per label from

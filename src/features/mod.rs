@@ -4,6 +4,9 @@
 //! characters (punctuation, emoji), so "kill!!!" gives the tokens `kill` and `!!!`. Each token is
 //! padded with a boundary marker (a space) on both sides and cut into n-grams of grapheme clusters,
 //! like scikit-learn's `char_wb` analyser: `kill` with n = 3 gives ` ki`, `kil`, `ill`, `ll `.
+//! By default ([`FeatureConfig::squeeze_repeats`]) a run of one letter counts once in character
+//! n-grams, so `kill`, `kiill` and `kiiiill` all give ` ki`, `kil`, `il `: elongation cannot move
+//! a comment's character n-grams. Word n-grams keep every letter.
 //!
 //! **Hashing is part of the model format.** Each n-gram's UTF-8 bytes (boundary spaces included)
 //! are hashed with xxh3-64 and the `seed` of [`FeatureConfig`]; the bucket is the low `bits` bits.
@@ -44,6 +47,13 @@ pub struct FeatureConfig {
     pub idf: bool,
     /// Scale each vector to unit length. Default true.
     pub l2_normalize: bool,
+    /// Character n-grams read a run of one repeated letter as that letter once ("kill", "kiill"
+    /// and "kiiiill" all give `kil`), while word n-grams keep every letter. The normaliser can only
+    /// fold elongation to two letters (a word's own double must survive), so without this a letter
+    /// stretched by a writer comes out doubled and changes every n-gram around it. Default true;
+    /// absent from (so false in) models written before format version 2.
+    #[serde(default)]
+    pub squeeze_repeats: bool,
 }
 
 impl Default for FeatureConfig {
@@ -57,6 +67,7 @@ impl Default for FeatureConfig {
             sublinear_tf: true,
             idf: true,
             l2_normalize: true,
+            squeeze_repeats: true,
         }
     }
 }
@@ -140,6 +151,8 @@ impl Feature {
 pub struct FeatScratch {
     padded: String,
     bounds: Vec<u32>,
+    /// With squeezed repeats: the byte range of the token each padded grapheme stands for.
+    spans: Vec<(u32, u32)>,
     pair: String,
 }
 
@@ -254,21 +267,49 @@ impl Featurizer {
         let padded = &mut scratch.padded;
         padded.clear();
         padded.push(' ');
-        padded.push_str(tok);
-        padded.push(' ');
         let bounds = &mut scratch.bounds;
         bounds.clear();
         bounds.push(0);
-        if tok.chars().all(one_char_grapheme) {
-            bounds.extend(tok.char_indices().map(|(i, _)| i as u32 + 1));
+        let spans = &mut scratch.spans;
+        let squeezed = self.config.squeeze_repeats && may_squeeze(tok);
+        if squeezed {
+            // Keep the first of each run of one letter; its span grows over the ones dropped, so
+            // that explain still highlights the whole run in the text.
+            spans.clear();
+            spans.push((0, 0));
+            let mut last = "";
+            let mut keep = |i: usize, gr: &'_ str| {
+                let end = (i + gr.len()) as u32;
+                if gr == last && gr.chars().next().is_some_and(char::is_alphabetic) {
+                    spans.last_mut().expect("a grapheme before").1 = end;
+                    return;
+                }
+                bounds.push(padded.len() as u32);
+                padded.push_str(gr);
+                spans.push((i as u32, end));
+                last = &tok[i..end as usize];
+            };
+            if tok.chars().all(one_char_grapheme) {
+                tok.char_indices().for_each(|(i, c)| keep(i, &tok[i..i + c.len_utf8()]));
+            } else {
+                tok.grapheme_indices(true).for_each(|(i, gr)| keep(i, gr));
+            }
+            spans.push((tok.len() as u32, tok.len() as u32));
         } else {
-            bounds.extend(tok.grapheme_indices(true).map(|(i, _)| i as u32 + 1));
+            padded.push_str(tok);
+            if tok.chars().all(one_char_grapheme) {
+                bounds.extend(tok.char_indices().map(|(i, _)| i as u32 + 1));
+            } else {
+                bounds.extend(tok.grapheme_indices(true).map(|(i, _)| i as u32 + 1));
+            }
         }
-        bounds.push(tok.len() as u32 + 1);
+        bounds.push(padded.len() as u32);
+        padded.push(' ');
         bounds.push(padded.len() as u32);
         let g = bounds.len() - 1; // grapheme clusters in the padded token
         let bytes = padded.as_bytes();
         let seed = self.config.seed;
+        let len = tok.len();
         for n in self.config.char_min as usize..=self.config.char_max as usize {
             let whole = n >= g;
             let n = if whole { g } else { n };
@@ -281,9 +322,12 @@ impl Featurizer {
                 let (a, b) = (w[0] as usize, w[n] as usize);
                 let bucket = self.bucket(&bytes[a..b], seed);
                 sink.emit(bucket, || {
-                    let start = offset + a.saturating_sub(1).min(tok.len());
-                    let end = offset + b.saturating_sub(1).min(tok.len());
-                    (FeatureKind::Chars(n as u8), start..end, i == 0, i + n == g)
+                    let (start, end) = if squeezed {
+                        (spans[i].0 as usize, spans[i + n - 1].1 as usize)
+                    } else {
+                        (a.saturating_sub(1).min(len), b.saturating_sub(1).min(len))
+                    };
+                    (FeatureKind::Chars(n as u8), offset + start..offset + end, i == 0, i + n == g)
                 });
             }
             if whole {
@@ -291,6 +335,18 @@ impl Featurizer {
             }
         }
     }
+}
+
+/// Whether squeezing could change a token: the same letter twice in a row, or characters that
+/// may form multi-character graphemes (compared whole on the grapheme path).
+#[inline]
+fn may_squeeze(tok: &str) -> bool {
+    let mut prev = None;
+    tok.chars().any(|c| {
+        let maybe = (prev == Some(c) && c.is_alphabetic()) || !one_char_grapheme(c);
+        prev = Some(c);
+        maybe
+    })
 }
 
 /// Receives features from [`Featurizer::visit`]. `describe` is only called by sinks that want

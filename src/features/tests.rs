@@ -1,8 +1,17 @@
 use super::*;
 use proptest::prelude::*;
 
+/// Repeats kept, so that each n-gram shows exactly the letters of its span (squeezing has its
+/// own table below).
 fn featurizer(char_min: u8, char_max: u8, word_ngrams: u8) -> Featurizer {
-    Featurizer::new(FeatureConfig { char_min, char_max, word_ngrams, ..FeatureConfig::default() }).unwrap()
+    Featurizer::new(FeatureConfig {
+        char_min,
+        char_max,
+        word_ngrams,
+        squeeze_repeats: false,
+        ..FeatureConfig::default()
+    })
+    .unwrap()
 }
 
 fn shown(f: &Featurizer, text: &str) -> Vec<String> {
@@ -35,8 +44,10 @@ fn golden_buckets() {
     }
     let small = Featurizer::new(FeatureConfig { bits: 16, ..FeatureConfig::default() }).unwrap();
     assert_eq!(small.char_bucket(" ki"), 14752);
-    // The buckets the featuriser emits are the ones of the documented n-gram strings.
-    let emitted: Vec<u32> = f.features("kill").iter().map(|x| x.bucket).collect();
+    // The buckets the featuriser emits are the ones of the documented n-gram strings (with the
+    // double l kept: by default character n-grams read it as one).
+    let keep = Featurizer::new(FeatureConfig { squeeze_repeats: false, ..FeatureConfig::default() }).unwrap();
+    let emitted: Vec<u32> = keep.features("kill").iter().map(|x| x.bucket).collect();
     assert!(emitted.contains(&342432) && emitted.contains(&924523) && emitted.contains(&160987));
     assert!(!emitted.contains(&976976), "6 graphemes is beyond the default char_max of 5");
 }
@@ -68,6 +79,37 @@ fn ngram_table() {
         };
         assert_eq!(shown(&f, input), *expected, "{what}: {input:?}");
     }
+}
+
+/// (what, text, each character 3-gram as hashed with repeats squeezed and the span it covers)
+type SqueezeCase = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+#[test]
+fn squeeze_table() {
+    let cases: &[SqueezeCase] = &[
+        ("no repeat: unchanged", "qatl", &[("_qa", "qa"), ("qat", "qat"), ("atl", "atl"), ("tl_", "tl")]),
+        ("a word's own double", "kill", &[("_ki", "ki"), ("kil", "kill"), ("il_", "ill")]),
+        ("elongated = plain", "kiill", &[("_ki", "kii"), ("kil", "kiill"), ("il_", "iill")]),
+        ("arabic elongation", "اللههم", &[("_ال", "الل"), ("اله", "اللهه"), ("لهم", "للههم"), ("هم_", "ههم")]),
+        ("digits are not letters", "1000", &[("_10", "10"), ("100", "100"), ("000", "000"), ("00_", "00")]),
+        ("emoji runs stay", "🔥🔥", &[("_🔥🔥", "🔥🔥"), ("🔥🔥_", "🔥🔥")]),
+        (
+            "combining marks ride along",
+            "e\u{301}e\u{301}x",
+            &[("_e\u{301}x", "e\u{301}e\u{301}x"), ("e\u{301}x_", "e\u{301}e\u{301}x")],
+        ),
+    ];
+    let f = Featurizer::new(FeatureConfig { char_min: 3, char_max: 3, word_ngrams: 0, ..FeatureConfig::default() })
+        .unwrap();
+    for (what, text, expected) in cases {
+        let got: Vec<(u32, &str)> = f.features(text).iter().map(|x| (x.bucket, &text[x.span.clone()])).collect();
+        let want: Vec<(u32, &str)> = expected.iter().map(|(g, s)| (f.char_bucket(&g.replace('_', " ")), *s)).collect();
+        assert_eq!(got, want, "{what}: {text:?}");
+    }
+    // The point of it: a stretched letter leaves the character n-grams of the word as they were.
+    let buckets = |t: &str| f.features(t).iter().map(|x| x.bucket).collect::<Vec<_>>();
+    assert_eq!(buckets("wholeeeee"), buckets("whole"));
+    assert_eq!(buckets("kiiiiill"), buckets("kill"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `RAQIBMDL` |
-//! | 4 | format version (u32), currently 1 |
+//! | 4 | format version (u32), currently 2 (2 added `squeeze_repeats` to the featuriser config; version 1 files load with it off) |
 //! | 4 | header length H (u32) |
 //! | H | header, UTF-8 JSON: normaliser and featuriser config, labels (name, bias, calibration, threshold), metadata, entry count E |
 //! | E × (8 + 4L) | one entry per feature bucket: index (u32), idf (f32), L label weights (f32); indices increasing |
@@ -23,7 +23,7 @@ use std::path::Path;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub const MAGIC: &[u8; 8] = b"RAQIBMDL";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const PREFIX: usize = 16;
 
 #[derive(Serialize, Deserialize)]

@@ -11,6 +11,7 @@ const SAMPLES: &[&str] = &[
     "   ",
     "🔪🔪🔪",
     "ISIS داعش caliphate الخلافة 2024",
+    "kiiiiill them all, اللهههم اهلكهم",
 ];
 
 #[test]
@@ -66,8 +67,8 @@ fn every_corruption_is_a_typed_error() {
     assert!(matches!(err(&flipped), ModelError::Checksum { .. }));
 
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
-    assert_eq!(err(&newer), ModelError::NewerVersion { found: 2, supported: 1 });
+    newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(err(&newer), ModelError::NewerVersion { found: FORMAT_VERSION + 1, supported: FORMAT_VERSION });
 
     let mut longer = good.clone();
     longer.splice(good.len() - 8..good.len() - 8, [0u8; 12]);
@@ -110,14 +111,9 @@ fn load_errors_name_the_file() {
     assert!(e.contains("missing.raqib"), "{e}");
 }
 
-/// A model file written by format version 1 and committed: every later raqib must load it and
-/// score the same. Regenerate only for a new format version, keeping this one.
-#[test]
-fn committed_v1_fixture_still_loads_and_scores_the_same() {
-    let bytes = include_bytes!("../../tests/fixtures/model-v1.raqib");
-    let model = Model::from_bytes(bytes).expect("the v1 fixture loads");
+/// Scores a committed fixture model must still give, to 1e-9.
+fn assert_fixture_scores(model: &Model, expected: &str) {
     assert_eq!(model.label_names().collect::<Vec<_>>(), ["violence", "extremism"]);
-    let expected = include_str!("../../tests/fixtures/model-v1.scores.txt");
     for line in expected.lines() {
         let (text, probs) = line.split_once('\t').unwrap();
         let want: Vec<f64> = probs.split(',').map(|p| p.parse().unwrap()).collect();
@@ -128,13 +124,31 @@ fn committed_v1_fixture_still_loads_and_scores_the_same() {
     }
 }
 
-/// Writes the fixture above (run once with `--ignored` when a new format version is introduced).
+/// Model files written by earlier format versions and committed: every later raqib must load
+/// them and score the same. Add one per new format version (`write_model_fixture`), keep the rest.
+#[test]
+fn committed_v1_fixture_still_loads_and_scores_the_same() {
+    let model = Model::from_bytes(include_bytes!("../../tests/fixtures/model-v1.raqib")).expect("the v1 fixture loads");
+    // Format 1 predates squeezed repeats: its character n-grams keep them, as when it was written.
+    assert!(!model.featurizer().config().squeeze_repeats);
+    assert_fixture_scores(&model, include_str!("../../tests/fixtures/model-v1.scores.txt"));
+}
+
+#[test]
+fn committed_v2_fixture_still_loads_and_scores_the_same() {
+    let model = Model::from_bytes(include_bytes!("../../tests/fixtures/model-v2.raqib")).expect("the v2 fixture loads");
+    assert!(model.featurizer().config().squeeze_repeats);
+    assert_fixture_scores(&model, include_str!("../../tests/fixtures/model-v2.scores.txt"));
+}
+
+/// Writes the fixture of the current format version (run once with `--ignored` when a new
+/// format version is introduced, then add a test like the ones above).
 #[test]
 #[ignore]
 fn write_model_fixture() {
     let model = tiny_model();
     std::fs::create_dir_all("tests/fixtures").unwrap();
-    model.save("tests/fixtures/model-v1.raqib").unwrap();
+    model.save(format!("tests/fixtures/model-v{FORMAT_VERSION}.raqib")).unwrap();
     let lines: Vec<String> = SAMPLES
         .iter()
         .filter(|s| !s.is_empty())
@@ -143,7 +157,7 @@ fn write_model_fixture() {
             format!("{s}\t{}", p.join(","))
         })
         .collect();
-    std::fs::write("tests/fixtures/model-v1.scores.txt", lines.join("\n") + "\n").unwrap();
+    std::fs::write(format!("tests/fixtures/model-v{FORMAT_VERSION}.scores.txt"), lines.join("\n") + "\n").unwrap();
 }
 
 #[test]

@@ -70,6 +70,10 @@ pub struct TrainArgs {
     /// Word n-grams: 0 none, 1 words, 2 words and pairs.
     #[arg(long, default_value_t = 2)]
     word_ngrams: u8,
+    /// Character n-grams keep repeated letters ("kill" stays `kill`) instead of reading a run of
+    /// one letter as one, which makes them immune to elongation.
+    #[arg(long)]
+    keep_repeats: bool,
     /// Drop n-gram buckets seen in fewer training texts.
     #[arg(long, default_value_t = 2)]
     min_df: u32,
@@ -110,6 +114,7 @@ impl TrainArgs {
             char_max,
             word_ngrams: self.word_ngrams,
             bits: self.bits,
+            squeeze_repeats: !self.keep_repeats,
             ..FeatureConfig::default()
         };
         let mut normalize = NormalizeConfig::default();

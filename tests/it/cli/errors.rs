@@ -293,8 +293,8 @@ fn damaged_models(dir: &Path) -> Vec<(PathBuf, &'static str)> {
         ("trailing.raqib", [good.as_slice(), &[0u8; 4]].concat(), "size mismatch"),
     ];
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
-    cases.push(("newer.raqib", newer, "format version 2 is newer than this raqib supports (1)"));
+    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+    cases.push(("newer.raqib", newer, "format version 3 is newer than this raqib supports (2)"));
     let mut flipped = good.clone();
     flipped[entries + 5] ^= 0x40;
     cases.push(("checksum.raqib", flipped, "checksum mismatch"));

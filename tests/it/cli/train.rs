@@ -49,6 +49,29 @@ fn train_reads_csv_tsv_and_jsonl_and_writes_model_and_report() {
     }
 }
 
+/// `--keep-repeats` trains character n-grams that keep doubled letters; by default a stretched
+/// word scores as the word itself.
+#[test]
+fn keep_repeats_is_saved_in_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("text,label\n");
+    for (t, y) in corpus() {
+        csv += &format!("{},{}\n", csv_field(&t), u8::from(y));
+    }
+    let data = write(dir.path(), "c.csv", &csv);
+    let mut gaps = Vec::new();
+    for (flag, squeezed) in [("", true), ("--keep-repeats", false)] {
+        let out = dir.path().join(format!("m{squeezed}.raqib"));
+        rq(&format!("train --data {{}} --out {{}} --min-df 1 {FAST} {flag}"), &[s(&data), s(&out)]).expect(OK);
+        let model = raqib::Model::load(&out).unwrap();
+        assert_eq!(model.featurizer().config().squeeze_repeats, squeezed, "{flag:?}");
+        let p = |t: &str| model.score(t).labels[0].probability;
+        // Only the word n-grams of the stretched word ("kiill" after normalisation) still differ.
+        gaps.push((p("we will kill them all") - p("we will kiiiiill them all")).abs());
+    }
+    assert!(gaps[0] < gaps[1], "squeezed {} vs kept {}", gaps[0], gaps[1]);
+}
+
 #[test]
 fn train_two_labels_with_names_and_cross_validation() {
     let dir = tempfile::tempdir().unwrap();
