@@ -110,12 +110,21 @@ def heldout():
             line(l, g["group"])
 
 
-def suite():
-    base = os.environ.get("RAQIB_DATASETS", "../shared/datasets") + "/suite"
+def datasets(sub, heading):
+    """The folder ../shared/datasets/SUB (or $RAQIB_DATASETS/SUB) after printing the section's
+    heading, or None, with a note, when it is absent."""
+    base = os.environ.get("RAQIB_DATASETS", "../shared/datasets") + "/" + sub
     if not os.path.isdir(base):
-        print(f"\n### 3. Public datasets\n\nnote: {base} absent, skipped.")
+        print(f"\n### {heading}\n\nnote: {base} absent, skipped.")
+        return None
+    print(f"\n### {heading} (`../shared/datasets/{sub}`)\n")
+    return base
+
+
+def suite():
+    base = datasets("suite", "3. The shipped model on the public datasets")
+    if base is None:
         return
-    print("\n### 3. The shipped model on the public datasets (`../shared/datasets/suite`)\n")
     print("| set | file | rows | positives | FPR any label | FPR violence | FPR extremism | ROC AUC any | ROC AUC violence |")
     print("|---|---|---|---|---|---|---|---|---|")
     for task in sorted(os.listdir(base)):
@@ -147,11 +156,9 @@ BLIND = [
 
 
 def blind():
-    base = os.environ.get("RAQIB_DATASETS", "../shared/datasets") + "/raw"
-    if not os.path.isdir(base):
-        print(f"\n### 4. Public files not looked at while writing the data\n\nnote: {base} absent, skipped.")
+    base = datasets("raw", "4. Public files not looked at while writing the data")
+    if base is None:
         return
-    print("\n### 4. Public files not looked at while writing the data (`../shared/datasets/raw`)\n")
     print("| file | negatives (rows) | positives (rows) | FPR at the shipped thresholds | ROC AUC | recall |")
     print("|---|---|---|---|---|---|")
     for name, path, flags, neg, pos in BLIND:
