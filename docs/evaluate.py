@@ -38,6 +38,10 @@ def evaluate(model, data, extra=()):
     return json.loads(run(args))
 
 
+def auc_of(l):
+    return "n/a" if l["roc_auc"] is None else f"{l['roc_auc']:.3f}"
+
+
 def fmt(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -100,7 +104,7 @@ def heldout():
     def line(l, group):
         at = l["at_model_threshold"]
         pr = "n/a" if l["pr_auc"] is None else f"{l['pr_auc']:.3f}"
-        auc = "n/a" if l["roc_auc"] is None else f"{l['roc_auc']:.3f}"
+        auc = auc_of(l)
         print(f"| {l['label']} | {group} | {l['rows']} | {l['positives']} | {auc} | {pr} | {at['threshold']:.3f} | "
               f"{at['precision']:.3f} | {at['recall']:.3f} | {at['false_positive_rate']:.4f} |")
     for l in ev["labels"]:
@@ -134,7 +138,7 @@ def suite():
         ev = evaluate(None, f, ["--label-column", "label", "--label-column", "label=violence", "--label-column", "label=extremism"])
         by = {l["label"]: l for l in ev["labels"]}
         fpr = lambda l: f"{by[l]['at_model_threshold']['false_positive_rate']:.4f}"
-        auc = lambda l: "n/a" if by[l]["roc_auc"] is None else f"{by[l]['roc_auc']:.3f}"
+        auc = lambda l: auc_of(by[l])
         print(f"| {task} | {os.path.basename(f)} | {by['any']['rows']} | {by['any']['positives']} | {fpr('any')} | {fpr('violence')} | "
               f"{fpr('extremism')} | {auc('any')} | {auc('violence')} |")
 
@@ -165,7 +169,7 @@ def blind():
         ev = evaluate(None, f"{base}/{path}", flags)
         l = ev["labels"][0]
         at = l["at_model_threshold"]
-        auc = "n/a" if l["roc_auc"] is None else f"{l['roc_auc']:.3f}"
+        auc = auc_of(l)
         print(f"| {name} | {neg} ({l['rows'] - l['positives']}) | {pos} ({l['positives']}) | "
               f"{at['false_positive_rate']:.4f} | {auc} ({l['label']}) | {at['recall']:.3f} |")
 

@@ -271,7 +271,9 @@ impl Featurizer {
         bounds.clear();
         bounds.push(0);
         let spans = &mut scratch.spans;
-        let squeezed = self.config.squeeze_repeats && may_squeeze(tok);
+        let (simple, repeat) = scan(tok);
+        // Multi-character graphemes take the grapheme path too: two of them may be equal.
+        let squeezed = self.config.squeeze_repeats && (repeat || !simple);
         if squeezed {
             // Keep the first of each run of one letter; its span grows over the ones dropped, so
             // that explain still highlights the whole run in the text.
@@ -289,7 +291,7 @@ impl Featurizer {
                 spans.push((i as u32, end));
                 last = &tok[i..end as usize];
             };
-            if tok.chars().all(one_char_grapheme) {
+            if simple {
                 tok.char_indices().for_each(|(i, c)| keep(i, &tok[i..i + c.len_utf8()]));
             } else {
                 tok.grapheme_indices(true).for_each(|(i, gr)| keep(i, gr));
@@ -297,7 +299,7 @@ impl Featurizer {
             spans.push((tok.len() as u32, tok.len() as u32));
         } else {
             padded.push_str(tok);
-            if tok.chars().all(one_char_grapheme) {
+            if simple {
                 bounds.extend(tok.char_indices().map(|(i, _)| i as u32 + 1));
             } else {
                 bounds.extend(tok.grapheme_indices(true).map(|(i, _)| i as u32 + 1));
@@ -337,16 +339,17 @@ impl Featurizer {
     }
 }
 
-/// Whether squeezing could change a token: the same letter twice in a row, or characters that
-/// may form multi-character graphemes (compared whole on the grapheme path).
+/// One pass over a token: whether every character is a grapheme of its own (so UAX #29 can be
+/// skipped), and whether the same letter comes twice in a row (so squeezing changes it).
 #[inline]
-fn may_squeeze(tok: &str) -> bool {
-    let mut prev = None;
-    tok.chars().any(|c| {
-        let maybe = (prev == Some(c) && c.is_alphabetic()) || !one_char_grapheme(c);
+fn scan(tok: &str) -> (bool, bool) {
+    let (mut simple, mut repeat, mut prev) = (true, false, None);
+    for c in tok.chars() {
+        simple &= one_char_grapheme(c);
+        repeat |= prev == Some(c) && c.is_alphabetic();
         prev = Some(c);
-        maybe
-    })
+    }
+    (simple, repeat)
 }
 
 /// Receives features from [`Featurizer::visit`]. `describe` is only called by sinks that want

@@ -207,12 +207,22 @@ fn typical_cases_hold_and_pass() {
         "These ISIS murderers must be tried and jailed for life, and their victims' families deserve justice",
         "What a match! We destroyed them 4-0, their defence was slaughtered all night",
     ];
-    for t in hold {
-        assert!(model.score(t).flagged, "should hold: {t}");
-    }
-    for t in pass {
-        assert!(!model.score(t).flagged, "should pass: {t} ({:?})", model.score(t));
-    }
+    let wrong = [wrong_verdicts(&model, &hold, true), wrong_verdicts(&model, &pass, false)].concat();
+    assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+}
+
+/// The texts whose verdict is not `flagged`, each with its label probabilities.
+fn wrong_verdicts(model: &raqib::Model, texts: &[&str], flagged: bool) -> Vec<String> {
+    texts
+        .iter()
+        .filter_map(|t| {
+            let s = model.score(t);
+            (s.flagged != flagged).then(|| {
+                let p: Vec<f64> = s.labels.iter().map(|l| l.probability).collect();
+                format!("{} {t} {p:?}", if flagged { "should hold:" } else { "should pass:" })
+            })
+        })
+        .collect()
 }
 
 /// Regression: the round-2 model held short, harmless comments made of vocatives ("يا …"), and
@@ -234,12 +244,6 @@ fn vocatives_deserves_and_the_state_alone_do_not_hold() {
         "الدولة لازم تدعم المزارعين قبل ما يبيعوا أراضيهم",
         "ya 7abibi ya 3omri, tamam el 7amdollah",
     ];
-    let held: Vec<String> = pass
-        .iter()
-        .filter_map(|t| {
-            let s = model.score(t);
-            s.flagged.then(|| format!("{t} ({:?})", s.labels.iter().map(|l| l.probability).collect::<Vec<_>>()))
-        })
-        .collect();
+    let held = wrong_verdicts(&model, &pass, false);
     assert!(held.is_empty(), "held harmless comments:\n{}", held.join("\n"));
 }
